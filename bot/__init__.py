@@ -1,0 +1,1 @@
+"""The Telegram adapter and composition root: handlers, keyboards, wording, the `haru` CLI."""

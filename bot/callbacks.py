@@ -1,0 +1,68 @@
+"""The one callback-data codec: short ASCII, looked up in SQLite, so buttons survive restarts.
+
+    s.<seq>                  ▶️ start / resume / continue
+    a.<seq>.<item>.<choice>  an answer; choice is the button's index, or "n" for 🤔 not sure
+    b.<seq>.<item>           ↩️ back
+    p.<seq>.<item>           ☕ break
+
+`seq` is the number of the screen the button was drawn on: only the newest screen's buttons
+count, so an old message or a second tap changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tasks.ports import NOT_SURE
+
+MAX_BYTES = 64  # Telegram's limit for callback_data
+_INT = r"(0|[1-9][0-9]{0,14})"
+_PATTERN = re.compile(
+    rf"^(?:(?P<s>s)\.{_INT}|(?P<a>a)\.{_INT}\.{_INT}\.(?P<choice>[0-9]|n)"
+    rf"|(?P<bp>[bp])\.{_INT}\.{_INT})$"
+)
+
+
+class Op(StrEnum):
+    START = "s"
+    ANSWER = "a"
+    BACK = "b"
+    BREAK = "p"
+
+
+@dataclass(frozen=True)
+class Action:
+    op: Op
+    seq: int
+    item: int = 0
+    choice: int = 0
+
+
+def encode(action: Action) -> str:
+    if action.op is Op.START:
+        data = f"s.{action.seq}"
+    elif action.op is Op.ANSWER:
+        choice = "n" if action.choice == NOT_SURE else str(action.choice)
+        data = f"a.{action.seq}.{action.item}.{choice}"
+    else:
+        data = f"{action.op}.{action.seq}.{action.item}"
+    assert len(data.encode()) <= MAX_BYTES
+    return data
+
+
+def decode(data: str | None) -> Action | None:
+    """The action a button stands for, or None for anything altered or foreign."""
+    if not data or len(data) > MAX_BYTES:
+        return None
+    match = _PATTERN.match(data)
+    if match is None:
+        return None
+    numbers = [int(g) for g in match.groups()[1:] if g is not None and g.isdigit()]
+    if match["s"]:
+        return Action(Op.START, numbers[0])
+    if match["a"]:
+        choice = NOT_SURE if match["choice"] == "n" else int(match["choice"])
+        return Action(Op.ANSWER, numbers[0], numbers[1], choice)
+    return Action(Op(match["bp"]), numbers[0], numbers[1])

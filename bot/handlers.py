@@ -1,0 +1,150 @@
+"""Telegram handlers: parse the update, call one service, draw the answer. Always answer a tap."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, Update, User
+from telegram.ext import ContextTypes
+
+from bot.callbacks import Action, Op, decode
+from bot.i18n import language_for, t
+from bot.screen import remove_keyboard, show
+from bot.services import Haru
+from bot.views import start_keyboard
+from tasks.labeling import Screen, Stale
+from tasks.model import Worker
+from tasks.workers import JoinOutcome, join
+
+log = logging.getLogger(__name__)
+
+
+def _haru(context: ContextTypes.DEFAULT_TYPE) -> Haru:
+    haru: Haru = context.application.bot_data["haru"]
+    return haru
+
+
+async def _worker(haru: Haru, user: User) -> Worker | None:
+    async with haru.store.uow() as repo:
+        return await repo.worker_by_tg(user.id)
+
+
+async def _seq(haru: Haru, worker: Worker) -> int:
+    async with haru.store.uow() as repo:
+        return (await repo.state(worker.id)).seq
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start [code]: join with an invite code, or greet a worker who comes back."""
+    haru, user, message = _haru(context), update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    lang = language_for(user.language_code)
+    code = context.args[0] if context.args else None
+    if code is None:
+        worker = await _worker(haru, user)
+        if worker is None:
+            await _stranger(haru, update)
+            return
+        outcome = JoinOutcome.ALREADY
+    else:
+        async with haru.store.uow() as repo:
+            result = await join(repo, code, user.id, message.chat_id, lang, haru.clock())
+        outcome, worker = result.outcome, result.worker
+    if outcome is JoinOutcome.INVALID or worker is None:
+        await message.reply_text(t(lang, "invite_invalid"))
+        return
+    if outcome is JoinOutcome.OTHER:
+        await message.reply_text(t(worker.lang, "invite_other", name=worker.name))
+        return
+    key = "welcome" if outcome is JoinOutcome.JOINED else "welcome_back"
+    seq = await _seq(haru, worker)
+    await message.reply_text(
+        t(worker.lang, key, name=worker.name), reply_markup=start_keyboard(worker.lang, seq)
+    )
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Typed text, a photo, an unknown command: a gentle pointer to the buttons."""
+    haru, user, message = _haru(context), update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    worker = await _worker(haru, user)
+    if worker is None:
+        await _stranger(haru, update)
+        return
+    seq = await _seq(haru, worker)
+    await message.reply_text(
+        t(worker.lang, "pointer"), reply_markup=start_keyboard(worker.lang, seq, "button_continue")
+    )
+
+
+async def _stranger(haru: Haru, update: Update) -> None:
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or not haru.may_answer_stranger(user.id):
+        return
+    await message.reply_text(t(language_for(user.language_code), "stranger"))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A tap on a button: save, go back, take a break, or start."""
+    haru, query = _haru(context), update.callback_query
+    if query is None:
+        return
+    worker = await _worker(haru, query.from_user)
+    if worker is None:
+        await query.answer(t(language_for(query.from_user.language_code), "not_yours"))
+        return
+    action = decode(query.data)
+    if action is None:
+        await _stale(haru, worker, query, Stale(already_saved=False), context)
+        return
+    result = await _act(haru, worker, action)
+    if isinstance(result, Stale):
+        await _stale(haru, worker, query, result, context)
+        return
+    await query.answer()
+    message = query.message if query.message and query.message.is_accessible else None
+    chat_id = worker.chat_id or query.from_user.id
+    await show(context.bot, haru, result, chat_id, message)  # type: ignore[arg-type]
+
+
+async def _act(haru: Haru, worker: Worker, action: Action) -> Screen | Stale:
+    labeling, now = haru.labeling, haru.clock()
+    if action.op is Op.START:
+        return await labeling.resume(worker.id, action.seq, now)
+    if action.op is Op.ANSWER:
+        return await labeling.answer(worker.id, action.seq, action.item, action.choice, now)
+    if action.op is Op.BACK:
+        return await labeling.back(worker.id, action.seq, action.item, now)
+    return await labeling.pause(worker.id, action.seq, action.item, now)
+
+
+async def _stale(
+    haru: Haru, worker: Worker, query: CallbackQuery, stale: Stale,
+    context: ContextTypes.DEFAULT_TYPE,
+) -> None:
+    """Nothing changes. Tell the worker kindly; make sure the newest screen is right."""
+    await query.answer(t(worker.lang, "stale_saved" if stale.already_saved else "stale"))
+    message = query.message if query.message and query.message.is_accessible else None
+    if message is None:
+        return
+    screen = await haru.labeling.current(worker.id, haru.clock())
+    if screen is not None and message.message_id == screen.message_id:
+        # The work message itself: redraw only if its last drawing may not have reached
+        # Telegram (a restart or a failed edit); a double tap costs nothing more.
+        if haru.rendered.get(worker.id) != screen.seq:
+            await show(context.bot, haru, screen, message.chat_id, message)  # type: ignore[arg-type]
+    elif message.reply_markup is not None:  # type: ignore[union-attr]
+        await remove_keyboard(context.bot, message)  # type: ignore[arg-type]
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the unexpected with its traceback; answer a pending tap so no spinner is left."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.callback_query is not None:
+        try:
+            lang = language_for(update.callback_query.from_user.language_code)
+            await update.callback_query.answer(t(lang, "error"))
+        except Exception:  # the query may be answered already or too old
+            log.debug("could not answer the callback after an error", exc_info=True)

@@ -1,0 +1,39 @@
+"""What the handlers share: storage, the labeling service, a clock, a little memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from storage.repo import Store
+from tasks.labeling import LabelingService
+
+STRANGER_REPLIES = 3  # replies to one stranger per window, then silence (no spam loops)
+STRANGER_WINDOW = timedelta(minutes=10)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Haru:
+    store: Store
+    clock: Callable[[], datetime] = utc_now
+    # worker id -> seq of the screen last drawn; lost on restart, which then redraws once.
+    rendered: dict[int, int] = field(default_factory=dict)
+    _strangers: dict[int, list[datetime]] = field(default_factory=dict)
+
+    @property
+    def labeling(self) -> LabelingService:
+        return LabelingService(self.store.uow)
+
+    def may_answer_stranger(self, user_id: int) -> bool:
+        now = self.clock()
+        recent = [t for t in self._strangers.get(user_id, []) if now - t < STRANGER_WINDOW]
+        if len(recent) >= STRANGER_REPLIES:
+            self._strangers[user_id] = recent
+            return False
+        self._strangers[user_id] = [*recent, now]
+        return True

@@ -1,0 +1,99 @@
+"""Screens drawn as Telegram text and keyboards, with words from the message catalogs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import Action, Op, encode
+from bot.i18n import t
+from tasks.labeling import Done, Note, Screen
+from tasks.model import ItemKind, Mode
+from tasks.ports import NOT_SURE
+
+BAR_BLOCKS = 10
+
+
+@dataclass(frozen=True)
+class View:
+    text: str  # HTML; the caption when `media_id` is set
+    keyboard: InlineKeyboardMarkup | None
+    media_id: int | None = None  # a picture to show with the text
+    is_item: bool = False  # an item to answer (not a note such as ☕ or 🎉)
+
+    @property
+    def kind(self) -> str:
+        return "photo" if self.media_id is not None else "text"
+
+
+def progress_bar(position: int, total: int) -> str:
+    """"7 / 20  ■■■□□□□□□□": where I am, in small numbers and blocks, never a percentage."""
+    filled = min(BAR_BLOCKS, BAR_BLOCKS * position // max(total, 1))
+    return f"{position} / {total}  {'■' * filled}{'□' * (BAR_BLOCKS - filled)}"
+
+
+def choice_label(lang: str, choices: tuple[str, ...], choice: int) -> str:
+    return t(lang, "not_sure") if choice == NOT_SURE else choices[choice]
+
+
+def start_keyboard(lang: str, seq: int, key: str = "button_start") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(lang, key), callback_data=encode(Action(Op.START, seq)))]]
+    )
+
+
+def _note(screen: Screen) -> str | None:
+    lang, choices = screen.worker.lang, screen.project.choices
+    if screen.note is Note.FIRST:
+        return t(lang, "note_first")
+    if screen.note is None or screen.note_choice is None:
+        return None
+    label = escape(choice_label(lang, choices, screen.note_choice))
+    key = "note_saved" if screen.note is Note.SAVED else "note_changed"
+    return t(lang, key, choice=label)
+
+
+def _item_keyboard(screen: Screen) -> InlineKeyboardMarkup:
+    lang, seq = screen.worker.lang, screen.seq
+    item = screen.item.id if screen.item else 0
+    mark = t(lang, "saved_mark")
+
+    def button(label: str, choice: int) -> list[InlineKeyboardButton]:
+        if screen.saved == choice:
+            label = f"{mark} {label}"
+        data = encode(Action(Op.ANSWER, seq, item, choice))
+        return [InlineKeyboardButton(label, callback_data=data)]
+
+    rows = [button(label, i) for i, label in enumerate(screen.project.choices)]
+    rows.append(button(t(lang, "button_not_sure"), NOT_SURE))
+    rows.append([
+        InlineKeyboardButton(t(lang, "button_back"), callback_data=encode(Action(Op.BACK, seq, item))),
+        InlineKeyboardButton(t(lang, "button_break"), callback_data=encode(Action(Op.BREAK, seq, item))),
+    ])
+    return InlineKeyboardMarkup(rows)
+
+
+def render(screen: Screen) -> View:
+    lang = screen.worker.lang
+    note = _note(screen)
+    if screen.mode is Mode.BREAK:
+        return View(t(lang, "break"), start_keyboard(lang, screen.seq, "button_resume"))
+    if screen.mode is Mode.DONE or screen.item is None:
+        key = {Done.ALREADY: "already", Done.NOTHING: "nothing"}.get(
+            screen.done or Done.FINISHED, "finished"
+        )
+        body = t(lang, key, count=screen.done_today)
+        return View("\n\n".join(p for p in (note, body) if p), None)
+    parts = [note] if note else []
+    item = screen.item
+    if item.kind is ItemKind.TEXT:
+        parts.append(f"<blockquote>{escape(item.text or '')}</blockquote>")
+    parts.append(f"<b>{escape(screen.project.question)}</b>")
+    parts.append(progress_bar(screen.position, screen.total))
+    if screen.mode is Mode.REVIEW and screen.saved is not None:
+        saved = escape(choice_label(lang, screen.project.choices, screen.saved))
+        parts.append(t(lang, "review", choice=saved))
+    media = item.media_id if item.kind is ItemKind.IMAGE else None
+    return View("\n\n".join(parts), _item_keyboard(screen), media, is_item=True)

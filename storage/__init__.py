@@ -1,0 +1,1 @@
+"""aiosqlite storage: schema and migrations, repositories, the media store."""

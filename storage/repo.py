@@ -1,0 +1,393 @@
+"""SQL and row mappers for the work domain; one `SqlRepo` per transaction."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from storage.db import Database
+from tasks.errors import NotFound
+from tasks.importing import PreparedImage, PreparedItem
+from tasks.model import Item, ItemKind, Mode, Project, Worker
+from tasks.ports import NOT_SURE, Batch, Invite, SavedAnswer, WorkerState
+
+
+def ts(value: datetime) -> str:
+    return value.isoformat()
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _project(row: aiosqlite.Row) -> Project:
+    return Project(
+        id=row["id"], name=row["name"], question=row["question"],
+        choices=tuple(json.loads(row["choices"])), overlap=row["overlap"],
+    )
+
+
+def _worker(row: aiosqlite.Row) -> Worker:
+    return Worker(
+        id=row["id"], name=row["name"], project_id=row["project_id"],
+        tg_user_id=row["tg_user_id"], chat_id=row["chat_id"], lang=row["lang"], tz=row["tz"],
+        batch_size=row["batch_size"],
+    )
+
+
+def _item(row: aiosqlite.Row) -> Item:
+    return Item(
+        id=row["id"], project_id=row["project_id"], kind=ItemKind(row["kind"]),
+        text=row["text"], media_id=row["media_id"],
+    )
+
+
+def _saved(row: aiosqlite.Row) -> SavedAnswer:
+    return SavedAnswer(item_id=row["item_id"], choice=NOT_SURE if row["not_sure"] else row["choice"])
+
+
+# Items this worker may be handed: still open, not answered by them, and not held by so many
+# others that one more answer would go over the overlap.
+_AVAILABLE = """
+    FROM items i
+    WHERE i.project_id = :project AND i.status = 'open'
+      AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.worker_id = :worker)
+      AND i.n_answers + (SELECT count(*) FROM worker_state s
+                         WHERE s.frontier_id = i.id AND s.worker_id <> :worker
+                           AND s.hold_until > :now) < :overlap
+"""
+
+
+class SqlRepo:
+    """Repository over one open transaction (see `Store.uow`)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def _one(self, sql: str, *args: object) -> aiosqlite.Row | None:
+        cursor = await self.conn.execute(sql, args)
+        return await cursor.fetchone()
+
+    async def _all(self, sql: str, *args: object) -> list[aiosqlite.Row]:
+        cursor = await self.conn.execute(sql, args)
+        return list(await cursor.fetchall())
+
+    # --- projects, items, workers -------------------------------------------------------
+
+    async def project(self, project_id: int) -> Project:
+        row = await self._one("SELECT * FROM projects WHERE id = ?", project_id)
+        if row is None:
+            raise NotFound(f"There is no project with id {project_id}.")
+        return _project(row)
+
+    async def project_by_name(self, name: str) -> Project | None:
+        row = await self._one("SELECT * FROM projects WHERE name = ?", name)
+        return _project(row) if row else None
+
+    async def create_project(
+        self, name: str, question: str, choices: Sequence[str], overlap: int, now: datetime
+    ) -> Project:
+        cursor = await self.conn.execute(
+            "INSERT INTO projects (name, question, choices, overlap, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (name, question, json.dumps(list(choices), ensure_ascii=False), overlap, ts(now)),
+        )
+        return await self.project(int(cursor.lastrowid or 0))
+
+    async def count_items(self, project_id: int) -> int:
+        row = await self._one("SELECT count(*) FROM items WHERE project_id = ?", project_id)
+        return int(row[0]) if row else 0
+
+    async def item(self, item_id: int) -> Item:
+        row = await self._one("SELECT * FROM items WHERE id = ?", item_id)
+        if row is None:
+            raise NotFound(f"There is no item with id {item_id}.")
+        return _item(row)
+
+    async def worker(self, worker_id: int) -> Worker:
+        row = await self._one("SELECT * FROM workers WHERE id = ?", worker_id)
+        if row is None:
+            raise NotFound(f"There is no worker with id {worker_id}.")
+        return _worker(row)
+
+    async def worker_by_name(self, name: str) -> Worker | None:
+        row = await self._one("SELECT * FROM workers WHERE name = ?", name)
+        return _worker(row) if row else None
+
+    async def worker_by_tg(self, tg_user_id: int) -> Worker | None:
+        row = await self._one("SELECT * FROM workers WHERE tg_user_id = ?", tg_user_id)
+        return _worker(row) if row else None
+
+    async def create_worker(self, name: str, project_id: int, now: datetime) -> Worker:
+        cursor = await self.conn.execute(
+            "INSERT INTO workers (name, project_id, created_at) VALUES (?, ?, ?)",
+            (name, project_id, ts(now)),
+        )
+        return await self.worker(int(cursor.lastrowid or 0))
+
+    async def move_worker(self, worker_id: int, project_id: int) -> None:
+        await self.conn.execute(
+            "UPDATE workers SET project_id = ? WHERE id = ?", (project_id, worker_id)
+        )
+
+    async def bind_worker(
+        self, worker_id: int, tg_user_id: int, chat_id: int, lang: str, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            "UPDATE workers SET tg_user_id = ?, chat_id = ?, lang = ?,"
+            " joined_at = coalesce(joined_at, ?) WHERE id = ?",
+            (tg_user_id, chat_id, lang, ts(now), worker_id),
+        )
+
+    async def set_language(self, worker_id: int, lang: str) -> None:
+        await self.conn.execute(
+            "UPDATE workers SET lang = ? WHERE id = ? AND lang <> ?", (lang, worker_id, lang)
+        )
+
+    # --- invites -------------------------------------------------------------------------
+
+    async def create_invite(
+        self, code_hash: str, role: str, worker_id: int, now: datetime, expires_at: datetime
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO invites (code_hash, role, worker_id, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (code_hash, role, worker_id, ts(now), ts(expires_at)),
+        )
+
+    async def invite(self, code_hash: str) -> Invite | None:
+        row = await self._one("SELECT * FROM invites WHERE code_hash = ?", code_hash)
+        if row is None:
+            return None
+        return Invite(
+            role=row["role"], worker_id=row["worker_id"],
+            expires_at=datetime.fromisoformat(row["expires_at"]),
+            used_at=parse_ts(row["used_at"]), used_by=row["used_by"],
+        )
+
+    async def use_invite(self, code_hash: str, tg_user_id: int, now: datetime) -> bool:
+        cursor = await self.conn.execute(
+            "UPDATE invites SET used_at = ?, used_by = ? WHERE code_hash = ? AND used_at IS NULL",
+            (ts(now), tg_user_id, code_hash),
+        )
+        return cursor.rowcount == 1
+
+    # --- the worker's screen ------------------------------------------------------------
+
+    async def state(self, worker_id: int) -> WorkerState:
+        row = await self._one("SELECT * FROM worker_state WHERE worker_id = ?", worker_id)
+        if row is None:
+            return WorkerState(worker_id=worker_id)
+        return WorkerState(
+            worker_id=worker_id, seq=row["seq"], mode=Mode(row["mode"]), batch_id=row["batch_id"],
+            item_id=row["item_id"], frontier_id=row["frontier_id"],
+            frontier_shown=parse_ts(row["frontier_shown"]), hold_until=parse_ts(row["hold_until"]),
+            message_id=row["message_id"], message_kind=row["message_kind"],
+        )
+
+    async def save_state(self, state: WorkerState) -> None:
+        await self.conn.execute(
+            "INSERT INTO worker_state (worker_id, seq, mode, batch_id, item_id, frontier_id,"
+            " frontier_shown, hold_until, message_id, message_kind)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (worker_id) DO UPDATE SET seq = excluded.seq, mode = excluded.mode,"
+            " batch_id = excluded.batch_id, item_id = excluded.item_id,"
+            " frontier_id = excluded.frontier_id, frontier_shown = excluded.frontier_shown,"
+            " hold_until = excluded.hold_until, message_id = excluded.message_id,"
+            " message_kind = excluded.message_kind",
+            (
+                state.worker_id, state.seq, str(state.mode), state.batch_id, state.item_id,
+                state.frontier_id,
+                ts(state.frontier_shown) if state.frontier_shown else None,
+                ts(state.hold_until) if state.hold_until else None,
+                state.message_id, state.message_kind,
+            ),
+        )
+
+    async def set_message(self, worker_id: int, message_id: int, kind: str) -> None:
+        await self.conn.execute(
+            "UPDATE worker_state SET message_id = ?, message_kind = ? WHERE worker_id = ?",
+            (message_id, kind, worker_id),
+        )
+
+    # --- batches and answers ------------------------------------------------------------
+
+    async def batch(self, worker_id: int, day: str) -> Batch | None:
+        row = await self._one(
+            "SELECT * FROM batches WHERE worker_id = ? AND day = ?", worker_id, day
+        )
+        return Batch(row["id"], row["worker_id"], row["day"], row["size"]) if row else None
+
+    async def batch_by_id(self, batch_id: int) -> Batch:
+        row = await self._one("SELECT * FROM batches WHERE id = ?", batch_id)
+        if row is None:
+            raise NotFound(f"There is no batch with id {batch_id}.")
+        return Batch(row["id"], row["worker_id"], row["day"], row["size"])
+
+    async def create_batch(self, worker_id: int, day: str, size: int, now: datetime) -> Batch:
+        await self.conn.execute(
+            "INSERT INTO batches (worker_id, day, size, created_at) VALUES (?, ?, ?, ?)",
+            (worker_id, day, size, ts(now)),
+        )
+        batch = await self.batch(worker_id, day)
+        assert batch is not None
+        return batch
+
+    async def batch_answers(self, batch_id: int) -> Sequence[SavedAnswer]:
+        rows = await self._all(
+            "SELECT item_id, choice, not_sure FROM answers WHERE batch_id = ? ORDER BY id",
+            batch_id,
+        )
+        return [_saved(r) for r in rows]
+
+    async def next_item(self, worker: Worker, project: Project, now: datetime) -> int | None:
+        row = await self.conn.execute(
+            f"SELECT i.id {_AVAILABLE} ORDER BY i.id LIMIT 1",
+            {"project": project.id, "worker": worker.id, "now": ts(now),
+             "overlap": project.overlap},
+        )
+        found = await row.fetchone()
+        return int(found[0]) if found else None
+
+    async def count_available(
+        self, worker: Worker, project: Project, now: datetime, limit: int
+    ) -> int:
+        cursor = await self.conn.execute(
+            f"SELECT count(*) FROM (SELECT i.id {_AVAILABLE} ORDER BY i.id LIMIT :limit)",
+            {"project": project.id, "worker": worker.id, "now": ts(now),
+             "overlap": project.overlap, "limit": limit},
+        )
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def has_room(self, item_id: int, worker: Worker, project: Project, now: datetime) -> bool:
+        cursor = await self.conn.execute(
+            f"SELECT 1 {_AVAILABLE} AND i.id = :item",
+            {"project": project.id, "worker": worker.id, "now": ts(now),
+             "overlap": project.overlap, "item": item_id},
+        )
+        return await cursor.fetchone() is not None
+
+    async def answer(self, item_id: int, worker_id: int) -> SavedAnswer | None:
+        row = await self._one(
+            "SELECT item_id, choice, not_sure FROM answers WHERE item_id = ? AND worker_id = ?",
+            item_id, worker_id,
+        )
+        return _saved(row) if row else None
+
+    async def add_answer(
+        self, item_id: int, worker_id: int, batch_id: int, choice: int,
+        shown_at: datetime, answered_at: datetime, overlap: int,
+    ) -> None:
+        not_sure = choice == NOT_SURE
+        await self.conn.execute(
+            "INSERT INTO answers (item_id, worker_id, batch_id, choice, not_sure, shown_at,"
+            " answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (item_id, worker_id, batch_id, None if not_sure else choice, int(not_sure),
+             ts(shown_at), ts(answered_at)),
+        )
+        await self.conn.execute(
+            "UPDATE items SET n_answers = n_answers + 1,"
+            " status = CASE WHEN n_answers + 1 >= ? THEN 'filled' ELSE status END WHERE id = ?",
+            (overlap, item_id),
+        )
+
+    async def change_answer(
+        self, item_id: int, worker_id: int, choice: int, changed_at: datetime
+    ) -> None:
+        not_sure = choice == NOT_SURE
+        await self.conn.execute(
+            "UPDATE answers SET choice = ?, not_sure = ?, changed_at = ?"
+            " WHERE item_id = ? AND worker_id = ? AND (choice IS NOT ? OR not_sure <> ?)",
+            (None if not_sure else choice, int(not_sure), ts(changed_at), item_id, worker_id,
+             None if not_sure else choice, int(not_sure)),
+        )
+
+    # --- media and meta -----------------------------------------------------------------
+
+    async def media(self, media_id: int) -> tuple[str | None, int]:
+        """The Telegram file_id of a picture if it was uploaded before, and its size in bytes."""
+        row = await self._one(
+            "SELECT tg_file_id, length(data) FROM media WHERE id = ?", media_id
+        )
+        if row is None:
+            raise NotFound(f"There is no picture with id {media_id}.")
+        return row[0], int(row[1])
+
+    async def media_bytes(self, media_id: int) -> bytes:
+        row = await self._one("SELECT data FROM media WHERE id = ?", media_id)
+        if row is None:
+            raise NotFound(f"There is no picture with id {media_id}.")
+        return bytes(row[0])
+
+    async def set_file_id(self, media_id: int, file_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE media SET tg_file_id = ? WHERE id = ?", (file_id, media_id)
+        )
+
+    async def add_media(self, jpeg: bytes, width: int, height: int) -> int:
+        digest = hashlib.sha256(jpeg).hexdigest()
+        await self.conn.execute(
+            "INSERT INTO media (sha256, data, width, height) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (sha256) DO NOTHING",
+            (digest, jpeg, width, height),
+        )
+        row = await self._one("SELECT id FROM media WHERE sha256 = ?", digest)
+        assert row is not None
+        return int(row[0])
+
+    async def get_meta(self, key: str) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key = ?", key)
+        return str(row[0]) if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+class Store:
+    """The composition root's handle on storage: units of work over one `Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextlib.asynccontextmanager
+    async def uow(self) -> AsyncIterator[SqlRepo]:
+        async with self.db.transaction() as conn:
+            yield SqlRepo(conn)
+
+
+class SqlItemSink:
+    """`tasks.importing.ItemSink` on SQLite: one input file's items in one transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def add_items(self, project_id: int, items: Sequence[PreparedItem]) -> tuple[int, int]:
+        imported = duplicates = 0
+        now = ts(datetime.now(UTC))
+        async with self._store.uow() as repo:
+            for item in items:
+                media_id = None
+                if isinstance(item, PreparedImage):
+                    media_id = await repo.add_media(item.jpeg, item.width, item.height)
+                cursor = await repo.conn.execute(
+                    "INSERT INTO items (project_id, kind, text, media_id, content_key, source,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (project_id, content_key) DO NOTHING",
+                    (project_id, str(item.kind), getattr(item, "text", None), media_id,
+                     item.content_key, item.source, now),
+                )
+                if cursor.rowcount == 1:
+                    imported += 1
+                else:
+                    duplicates += 1
+        return imported, duplicates

@@ -1,0 +1,1 @@
+"""The work: projects, items, workers, invites and which item comes next."""

@@ -1,0 +1,274 @@
+"""The labeling loop: which item next, saving a tap, going back, taking a break.
+
+Every action is one transaction: load the worker's state, decide, save, and return the
+`Screen` to draw. Buttons carry the state's `seq`; an action whose seq is not the current one
+is stale (an old message, a double tap) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tasks.model import Item, Mode, Project, Worker
+from tasks.ports import NOT_SURE, Batch, UnitOfWork, WorkerState, WorkRepository
+
+# An item on a worker's screen is kept from others this long; after that, if the worker left
+# it, someone else may take it (their answer is still accepted when they come back).
+HOLD = timedelta(minutes=30)
+
+
+class Note(StrEnum):
+    """A line shown above the item, about what just happened."""
+
+    SAVED = "saved"  # the tapped answer was saved
+    CHANGED = "changed"  # an earlier answer was changed
+    FIRST = "first"  # ↩️ on the first item of the day: nothing further back
+
+
+class Done(StrEnum):
+    """Why there is no item on the screen."""
+
+    FINISHED = "finished"  # the batch is complete, or nothing more is left today
+    ALREADY = "already"  # ▶️ after today's work was finished
+    NOTHING = "nothing"  # there is no work at all for this worker right now
+
+
+@dataclass(frozen=True)
+class Screen:
+    mode: Mode
+    seq: int
+    worker: Worker
+    project: Project
+    item: Item | None = None
+    position: int = 0
+    total: int = 0
+    saved: int | None = None  # in REVIEW: the answer saved earlier
+    note: Note | None = None
+    note_choice: int | None = None
+    done: Done | None = None
+    done_today: int = 0
+    message_id: int | None = None  # the message the worker's screen was last drawn on
+    message_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The tap was on an old screen or repeated; nothing was changed."""
+
+    already_saved: bool
+
+
+def local_day(worker: Worker, now: datetime) -> str:
+    return now.astimezone(ZoneInfo(worker.tz)).date().isoformat()
+
+
+class LabelingService:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def start(self, worker_id: int, now: datetime) -> Screen:
+        """▶️: show the item in hand, or the next one (resumes at the same item)."""
+        async with self._uow() as repo:
+            loop = await _Loop.load(repo, worker_id, now)
+            return await loop.start()
+
+    async def current(self, worker_id: int, now: datetime) -> Screen | None:
+        """The screen the worker should be seeing now, without changing anything."""
+        async with self._uow() as repo:
+            loop = await _Loop.load(repo, worker_id, now)
+            return await loop.redraw()
+
+    async def answer(
+        self, worker_id: int, seq: int, item_id: int, choice: int, now: datetime
+    ) -> Screen | Stale:
+        async with self._uow() as repo:
+            loop = await _Loop.load(repo, worker_id, now)
+            if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW)):
+                return stale
+            if choice != NOT_SURE and not 0 <= choice < len(loop.project.choices):
+                return Stale(already_saved=False)
+            return await loop.answer(choice)
+
+    async def back(self, worker_id: int, seq: int, item_id: int, now: datetime) -> Screen | Stale:
+        async with self._uow() as repo:
+            loop = await _Loop.load(repo, worker_id, now)
+            if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW)):
+                return stale
+            return await loop.back()
+
+    async def pause(self, worker_id: int, seq: int, item_id: int, now: datetime) -> Screen | Stale:
+        """☕: everything is saved already; let the item go for others until ▶️."""
+        async with self._uow() as repo:
+            loop = await _Loop.load(repo, worker_id, now)
+            if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW)):
+                return stale
+            return await loop.pause()
+
+    async def resume(self, worker_id: int, seq: int, now: datetime) -> Screen | Stale:
+        """▶️ on a screen: only the newest screen's button counts."""
+        async with self._uow() as repo:
+            loop = await _Loop.load(repo, worker_id, now)
+            if seq != loop.state.seq or loop.state.mode in (Mode.WORK, Mode.REVIEW):
+                return Stale(already_saved=False)
+            return await loop.start()
+
+
+@dataclass
+class _Loop:
+    """One worker's loop inside one transaction."""
+
+    repo: WorkRepository
+    worker: Worker
+    project: Project
+    state: WorkerState
+    now: datetime
+
+    @classmethod
+    async def load(cls, repo: WorkRepository, worker_id: int, now: datetime) -> _Loop:
+        worker = await repo.worker(worker_id)
+        project = await repo.project(worker.project_id)
+        return cls(repo, worker, project, await repo.state(worker_id), now)
+
+    async def check(self, seq: int, item_id: int, modes: tuple[Mode, ...]) -> Stale | None:
+        if seq == self.state.seq and item_id == self.state.item_id and self.state.mode in modes:
+            return None
+        return Stale(already_saved=await self.repo.answer(item_id, self.worker.id) is not None)
+
+    async def today(self, at_least: int = 0) -> Batch | None:
+        """Today's batch, made the first time it is needed: up to the worker's batch size,
+        fewer if fewer items are left; none while there is nothing to do."""
+        day = local_day(self.worker, self.now)
+        batch = await self.repo.batch(self.worker.id, day)
+        if batch is None:
+            available = await self.repo.count_available(
+                self.worker, self.project, self.now, self.worker.batch_size
+            )
+            size = max(available, at_least)
+            if size:
+                batch = await self.repo.create_batch(self.worker.id, day, size, self.now)
+        return batch
+
+    async def start(self) -> Screen:
+        batch = await self.today()
+        if batch is None:
+            return await self.finish(Done.NOTHING, 0)
+        answered = len(await self.repo.batch_answers(batch.id))
+        if answered >= batch.size:
+            return await self.finish(Done.ALREADY, answered)
+        frontier = self.state.frontier_id
+        if frontier is not None and (
+            await self.repo.answer(frontier, self.worker.id) is not None
+            or not await self.repo.has_room(frontier, self.worker, self.project, self.now)
+        ):
+            frontier = None
+        return await self.show_frontier(batch, answered, frontier)
+
+    async def show_frontier(
+        self, batch: Batch, answered: int, frontier: int | None, note: Note | None = None,
+        note_choice: int | None = None,
+    ) -> Screen:
+        shown = self.state.frontier_shown if frontier == self.state.frontier_id else None
+        if frontier is None:
+            frontier = await self.repo.next_item(self.worker, self.project, self.now)
+            if frontier is None:
+                return await self.finish(Done.FINISHED, answered, note, note_choice)
+        await self.save(
+            mode=Mode.WORK, batch_id=batch.id, item_id=frontier, frontier_id=frontier,
+            frontier_shown=shown or self.now, hold_until=self.now + HOLD,
+        )
+        return self.screen(
+            Mode.WORK, item=await self.repo.item(frontier), position=answered + 1,
+            total=max(batch.size, answered + 1), note=note, note_choice=note_choice,
+        )
+
+    async def finish(
+        self, done: Done, answered: int, note: Note | None = None, note_choice: int | None = None
+    ) -> Screen:
+        await self.save(mode=Mode.DONE, item_id=None, frontier_id=None, hold_until=None)
+        return self.screen(
+            Mode.DONE, done=done, done_today=answered, note=note, note_choice=note_choice
+        )
+
+    async def answer(self, choice: int) -> Screen:
+        item_id = self.state.item_id
+        assert item_id is not None
+        if self.state.mode is Mode.REVIEW:
+            await self.repo.change_answer(item_id, self.worker.id, choice, self.now)
+            batch = await self.repo.batch_by_id(self.state.batch_id or 0)
+            note = Note.CHANGED
+            frontier = self.state.frontier_id
+        else:
+            batch = await self.today(at_least=1)
+            assert batch is not None
+            await self.repo.add_answer(
+                item_id, self.worker.id, batch.id, choice,
+                shown_at=self.state.frontier_shown or self.now, answered_at=self.now,
+                overlap=self.project.overlap,
+            )
+            note, frontier = Note.SAVED, None
+        answered = len(await self.repo.batch_answers(batch.id))
+        if frontier is None and answered >= batch.size:
+            return await self.finish(Done.FINISHED, answered, note, choice)
+        return await self.show_frontier(batch, answered, frontier, note, choice)
+
+    async def back(self) -> Screen:
+        batch = await self.repo.batch_by_id(self.state.batch_id or 0)
+        history = list(await self.repo.batch_answers(batch.id))
+        ids = [a.item_id for a in history]
+        here = ids.index(self.state.item_id) if self.state.mode is Mode.REVIEW else len(ids)
+        if here == 0:
+            return await self.redraw_with(Note.FIRST)
+        previous = history[here - 1]
+        await self.save(mode=Mode.REVIEW, item_id=previous.item_id, hold_until=self.now + HOLD)
+        return self.screen(
+            Mode.REVIEW, item=await self.repo.item(previous.item_id), position=here,
+            total=max(batch.size, len(ids)), saved=previous.choice,
+        )
+
+    async def pause(self) -> Screen:
+        await self.save(mode=Mode.BREAK, hold_until=None)
+        return self.screen(Mode.BREAK)
+
+    async def redraw_with(self, note: Note | None) -> Screen:
+        await self.save()
+        screen = await self.redraw()
+        assert screen is not None
+        return replace(screen, note=note)
+
+    async def redraw(self) -> Screen | None:
+        """The screen for the current state, with the current seq."""
+        state = self.state
+        if state.mode in (Mode.IDLE,) or state.batch_id is None:
+            return None
+        batch = await self.repo.batch_by_id(state.batch_id)
+        history = [a for a in await self.repo.batch_answers(batch.id)]
+        base = self.screen(state.mode)
+        if state.mode is Mode.WORK and state.item_id is not None:
+            return replace(
+                base, item=await self.repo.item(state.item_id), position=len(history) + 1,
+                total=max(batch.size, len(history) + 1),
+            )
+        if state.mode is Mode.REVIEW and state.item_id is not None:
+            ids = [a.item_id for a in history]
+            here = ids.index(state.item_id)
+            return replace(
+                base, item=await self.repo.item(state.item_id), position=here + 1,
+                total=max(batch.size, len(ids)), saved=history[here].choice,
+            )
+        if state.mode is Mode.DONE:
+            return replace(base, done=Done.FINISHED, done_today=len(history))
+        return base
+
+    def screen(self, mode: Mode, **fields: Any) -> Screen:
+        return Screen(
+            mode, self.state.seq, self.worker, self.project, message_id=self.state.message_id,
+            message_kind=self.state.message_kind, **fields,
+        )
+
+    async def save(self, **changes: object) -> None:
+        self.state = replace(self.state, seq=self.state.seq + 1, **changes)  # type: ignore[arg-type]
+        await self.repo.save_state(self.state)

@@ -1,0 +1,190 @@
+"""Drive the real python-telegram-bot Application offline: phones that type and tap, a clock."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ContextTypes
+
+from bot.app import build_application
+from bot.config import Config
+from storage.db import Database
+from storage.repo import SqlItemSink, Store
+from tasks.importing import PreparedImage, PreparedText
+from tasks.workers import invite_worker
+from tests.fakegram import FakeTelegram
+
+TOKEN = "123456:TEST-token-that-must-never-be-logged"
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+class Harness:
+    """One Haru bot on a real SQLite file, talking to a FakeTelegram."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.telegram = FakeTelegram()
+        self.clock = Clock()
+        self.errors: list[BaseException] = []
+        self.app: Application | None = None  # type: ignore[type-arg]
+        self._updates = itertools.count(1)
+        self._queries = itertools.count(1)
+
+    async def start(self) -> None:
+        config = Config(db_path=self.db_path, token=TOKEN, api_url="https://fake.invalid",
+                        bot_username=None)
+        app = build_application(config, request=self.telegram, clock=self.clock,
+                                rate_limit=False)
+
+        async def record(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if context.error is not None:
+                self.errors.append(context.error)
+
+        app.add_error_handler(record)
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        self.app = app
+
+    async def stop(self) -> None:
+        if self.app is None:
+            return
+        app, self.app = self.app, None
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await app.shutdown()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    @property
+    def store(self) -> Store:
+        assert self.app is not None
+        return self.app.bot_data["haru"].store  # type: ignore[no-any-return]
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        assert self.app is not None
+        data = {"update_id": next(self._updates), **data}
+        await self.app.process_update(Update.de_json(data, self.app.bot))
+        if self.errors:
+            raise AssertionError(f"the bot failed on an update: {self.errors!r}") from self.errors[0]
+
+    def phone(self, user_id: int, name: str = "민지", language: str = "ko") -> Phone:
+        return Phone(self, user_id, name, language)
+
+    # --- coordinator set-up, straight through the same code the CLI uses --------------------
+
+    async def project(
+        self, name: str = "animals", choices: tuple[str, ...] = ("🐶 Dog", "🐱 Cat"),
+        overlap: int = 3, question: str = "What animal is this?",
+    ) -> int:
+        async with self.store.uow() as repo:
+            project = await repo.create_project(name, question, choices, overlap, self.clock())
+        return project.id
+
+    async def sentences(self, project_id: int, texts: list[str]) -> None:
+        items = [PreparedText(t, f"txt:{t}", f"test.csv:{i}") for i, t in enumerate(texts, 2)]
+        await SqlItemSink(self.store).add_items(project_id, items)
+
+    async def pictures(self, project_id: int, count: int) -> None:
+        from io import BytesIO
+
+        from PIL import Image
+
+        items = []
+        for i in range(count):
+            buffer = BytesIO()
+            Image.new("RGB", (8, 8), (i * 7 % 256, i * 13 % 256, 100)).save(buffer, "JPEG")
+            items.append(PreparedImage(buffer.getvalue(), 8, 8, f"img:{i}", f"p{i}.jpg"))
+        await SqlItemSink(self.store).add_items(project_id, items)
+
+    async def invite(self, name: str, project: str = "animals", days: int = 14) -> str:
+        async with self.store.uow() as repo:
+            _, code = await invite_worker(repo, name, project, self.clock(), days)
+        return code
+
+
+class Phone:
+    """A Telegram user: types messages and taps buttons on what the bot sent them."""
+
+    def __init__(self, harness: Harness, user_id: int, name: str, language: str) -> None:
+        self.h, self.user_id = harness, user_id
+        self.user = {"id": user_id, "is_bot": False, "first_name": name,
+                     "language_code": language}
+        self._messages = itertools.count(1)
+
+    @property
+    def chat(self) -> list[dict[str, Any]]:
+        return self.h.telegram.messages(self.user_id)
+
+    @property
+    def screen(self) -> dict[str, Any]:
+        """The newest message the bot sent to this phone."""
+        return self.h.telegram.last_message(self.user_id)
+
+    def words(self, message: dict[str, Any] | None = None) -> str:
+        message = message or self.screen
+        return str(message.get("text") or message.get("caption") or "")
+
+    def buttons(self, message: dict[str, Any] | None = None) -> list[str]:
+        message = message or self.screen
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        return [b["text"] for row in rows for b in row]
+
+    async def send(self, text: str) -> None:
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        await self.h.feed({"message": {
+            "message_id": 10_000 + next(self._messages), "date": 1_790_000_000,
+            "chat": {"id": self.user_id, "type": "private", "first_name": "W"},
+            "from": self.user, "text": text, "entities": entities,
+        }})
+
+    def button_data(self, label: str, message: dict[str, Any] | None = None) -> str:
+        message = message or self._with_button(label)
+        for row in message["reply_markup"]["inline_keyboard"]:
+            for button in row:
+                if label in button["text"]:
+                    return str(button["callback_data"])
+        raise AssertionError(f"no button {label!r} in {self.buttons(message)}")
+
+    def _with_button(self, label: str) -> dict[str, Any]:
+        for message in reversed(self.chat):
+            if any(label in b for b in self.buttons(message)):
+                return message
+        raise AssertionError(f"no message with a button {label!r}")
+
+    async def tap(self, label: str, message: dict[str, Any] | None = None) -> None:
+        """Tap the button whose words contain `label`, on `message` or the newest that has it."""
+        message = message or self._with_button(label)
+        await self.press(self.button_data(label, message), message)
+
+    async def press(self, data: str, message: dict[str, Any], user: dict[str, Any] | None = None,
+                    ) -> None:
+        query_id = str(next(self.h._queries))
+        self.h.telegram.open_queries.add(query_id)
+        await self.h.feed({"callback_query": {
+            "id": query_id, "from": user or self.user, "chat_instance": "ci", "data": data,
+            "message": message,
+        }})
+        assert query_id not in self.h.telegram.open_queries, "a tap was left unanswered"
+
+    async def join(self, code: str) -> None:
+        await self.send(f"/start {code}")

@@ -62,7 +62,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
         # ~30 messages/s across all chats; a flood-control answer is waited out and retried.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", on_start, filters=private))

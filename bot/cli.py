@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.config import BOT_USERNAME_KEY, Config, ConfigError
 from storage.db import Database
@@ -17,7 +18,7 @@ from tasks.errors import NotFound, TaskError
 from tasks.projects import DEFAULT_OVERLAP, project_spec
 from tasks.workers import INVITE_DAYS, invite_worker
 
-Command = Callable[[argparse.Namespace, Config], Awaitable[int]]
+Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, Update, User
+from telegram import CallbackQuery, Message, Update, User
 from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, Op, decode
@@ -17,6 +17,11 @@ from tasks.model import Worker
 from tasks.workers import JoinOutcome, join
 
 log = logging.getLogger(__name__)
+
+
+def _message(query: CallbackQuery) -> Message | None:
+    """The message under the tapped button, unless Telegram no longer lets us see it."""
+    return query.message if isinstance(query.message, Message) else None
 
 
 def _haru(context: ContextTypes.DEFAULT_TYPE) -> Haru:
@@ -91,8 +96,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     haru, query = _haru(context), update.callback_query
     if query is None:
         return
+    message = _message(query)
     worker = await _worker(haru, query.from_user)
-    if worker is None:
+    if worker is None or (message is not None and message.chat.id != query.from_user.id):
+        # A stranger, or a button replayed from another chat: never act on someone else's.
         await query.answer(t(language_for(query.from_user.language_code), "not_yours"))
         return
     action = decode(query.data)
@@ -104,9 +111,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _stale(haru, worker, query, result, context)
         return
     await query.answer()
-    message = query.message if query.message and query.message.is_accessible else None
     chat_id = worker.chat_id or query.from_user.id
-    await show(context.bot, haru, result, chat_id, message)  # type: ignore[arg-type]
+    await show(context.bot, haru, result, chat_id, message)
 
 
 async def _act(haru: Haru, worker: Worker, action: Action) -> Screen | Stale:
@@ -126,7 +132,7 @@ async def _stale(
 ) -> None:
     """Nothing changes. Tell the worker kindly; make sure the newest screen is right."""
     await query.answer(t(worker.lang, "stale_saved" if stale.already_saved else "stale"))
-    message = query.message if query.message and query.message.is_accessible else None
+    message = _message(query)
     if message is None:
         return
     screen = await haru.labeling.current(worker.id, haru.clock())
@@ -134,9 +140,9 @@ async def _stale(
         # The work message itself: redraw only if its last drawing may not have reached
         # Telegram (a restart or a failed edit); a double tap costs nothing more.
         if haru.rendered.get(worker.id) != screen.seq:
-            await show(context.bot, haru, screen, message.chat_id, message)  # type: ignore[arg-type]
-    elif message.reply_markup is not None:  # type: ignore[union-attr]
-        await remove_keyboard(context.bot, message)  # type: ignore[arg-type]
+            await show(context.bot, haru, screen, message.chat_id, message)
+    elif message.reply_markup is not None:
+        await remove_keyboard(context.bot, message)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -68,9 +68,10 @@ def _item_keyboard(screen: Screen) -> InlineKeyboardMarkup:
 
     rows = [button(label, i) for i, label in enumerate(screen.project.choices)]
     rows.append(button(t(lang, "button_not_sure"), NOT_SURE))
+    controls = ((Op.BACK, "button_back"), (Op.BREAK, "button_break"))
     rows.append([
-        InlineKeyboardButton(t(lang, "button_back"), callback_data=encode(Action(Op.BACK, seq, item))),
-        InlineKeyboardButton(t(lang, "button_break"), callback_data=encode(Action(Op.BREAK, seq, item))),
+        InlineKeyboardButton(t(lang, key), callback_data=encode(Action(op, seq, item)))
+        for op, key in controls
     ])
     return InlineKeyboardMarkup(rows)
 

@@ -48,7 +48,8 @@ def _item(row: aiosqlite.Row) -> Item:
 
 
 def _saved(row: aiosqlite.Row) -> SavedAnswer:
-    return SavedAnswer(item_id=row["item_id"], choice=NOT_SURE if row["not_sure"] else row["choice"])
+    choice = NOT_SURE if row["not_sure"] else row["choice"]
+    return SavedAnswer(item_id=row["item_id"], choice=choice)
 
 
 # Items this worker may be handed: still open, not answered by them, and not held by so many

@@ -109,10 +109,11 @@ class LabelingService:
             return await loop.pause()
 
     async def resume(self, worker_id: int, seq: int, now: datetime) -> Screen | Stale:
-        """▶️ on a screen: only the newest screen's button counts."""
+        """▶️ on a screen: only the newest screen's button counts. Mid-item (the ▶️ under a
+        pointer message) it draws the item in hand anew."""
         async with self._uow() as repo:
             loop = await _Loop.load(repo, worker_id, now)
-            if seq != loop.state.seq or loop.state.mode in (Mode.WORK, Mode.REVIEW):
+            if seq != loop.state.seq:
                 return Stale(already_saved=False)
             return await loop.start()
 
@@ -202,8 +203,9 @@ class _Loop:
             note = Note.CHANGED
             frontier = self.state.frontier_id
         else:
-            batch = await self.today(at_least=1)
-            assert batch is not None
+            today = await self.today(at_least=1)
+            assert today is not None
+            batch = today
             await self.repo.add_answer(
                 item_id, self.worker.id, batch.id, choice,
                 shown_at=self.state.frontier_shown or self.now, answered_at=self.now,
@@ -219,7 +221,8 @@ class _Loop:
         batch = await self.repo.batch_by_id(self.state.batch_id or 0)
         history = list(await self.repo.batch_answers(batch.id))
         ids = [a.item_id for a in history]
-        here = ids.index(self.state.item_id) if self.state.mode is Mode.REVIEW else len(ids)
+        current = self.state.item_id
+        here = ids.index(current) if self.state.mode is Mode.REVIEW and current else len(ids)
         if here == 0:
             return await self.redraw_with(Note.FIRST)
         previous = history[here - 1]

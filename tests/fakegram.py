@@ -46,7 +46,7 @@ class _HtmlCheck(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if tag not in _HTML_TAGS:
-            raise ApiError(400, f"Bad Request: can't parse entities: unsupported start tag \"{tag}\"")
+            raise ApiError(400, f"Bad Request: can't parse entities: unsupported tag {tag!r}")
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:

@@ -13,7 +13,6 @@ from telegram.ext import Application, ContextTypes
 
 from bot.app import build_application
 from bot.config import Config
-from storage.db import Database
 from storage.repo import SqlItemSink, Store
 from tasks.importing import PreparedImage, PreparedText
 from tasks.workers import invite_worker
@@ -83,7 +82,8 @@ class Harness:
         data = {"update_id": next(self._updates), **data}
         await self.app.process_update(Update.de_json(data, self.app.bot))
         if self.errors:
-            raise AssertionError(f"the bot failed on an update: {self.errors!r}") from self.errors[0]
+            failure = AssertionError(f"the bot failed on an update: {self.errors!r}")
+            raise failure from self.errors[0]
 
     def phone(self, user_id: int, name: str = "민지", language: str = "ko") -> Phone:
         return Phone(self, user_id, name, language)

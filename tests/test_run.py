@@ -1,0 +1,141 @@
+"""`haru run` as a process, against a Bot API server of our own on loopback (HARU_API_URL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+TOKEN = "4242:secret-token-never-in-logs"
+
+
+class BotApi(ThreadingHTTPServer):
+    """A tiny Bot API: getMe, getUpdates from a queue, and it records everything else."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.next_message = 1
+
+    def wait_for(self, method: str, timeout: float = 20.0, **match: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for _, name, params in self.calls:
+                    if name == method and all(params.get(k) == v for k, v in match.items()):
+                        return params
+            time.sleep(0.05)
+        raise AssertionError(f"no {method} call with {match}; saw {[c[1] for c in self.calls]}")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: BotApi
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(length).decode()
+        params: dict[str, Any] = {}
+        for key, values in parse_qs(body).items():
+            try:
+                params[key] = json.loads(values[0])
+            except ValueError:
+                params[key] = values[0]
+        prefix, _, method = self.path.rpartition("/")
+        with self.server.lock:
+            self.server.calls.append((prefix, method, params))
+        self._reply(self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {"id": 4242, "is_bot": True, "first_name": "Haru", "username": "haru_e2e_bot"}
+        if method == "getUpdates":
+            offset = int(params.get("offset", 0))
+            with self.server.lock:
+                ready = [u for u in self.server.updates if u["update_id"] >= offset]
+            if not ready:
+                time.sleep(0.2)
+            return ready
+        if method in ("sendMessage", "sendPhoto"):
+            with self.server.lock:
+                self.server.next_message += 1
+                message_id = self.server.next_message
+            return {"message_id": message_id, "date": 1_790_000_000,
+                    "chat": {"id": params["chat_id"], "type": "private"},
+                    "text": params.get("text", "")}
+        return True
+
+    def _reply(self, result: Any) -> None:
+        data = json.dumps({"ok": True, "result": result}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def api() -> Iterator[BotApi]:
+    server = BotApi()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def haru(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, text=True,
+                          capture_output=True, timeout=60, check=False)
+
+
+def test_haru_run_talks_to_the_server_in_haru_api_url_and_stops_cleanly_on_ctrl_c(
+    api: BotApi, tmp_path: Path
+) -> None:
+    env = {**os.environ, "HARU_DB": str(tmp_path / "haru.db"), "TELEGRAM_BOT_TOKEN": TOKEN,
+           "HARU_API_URL": f"http://127.0.0.1:{api.server_address[1]}/"}
+    env.pop("HARU_BOT_USERNAME", None)
+    sentences = tmp_path / "s.csv"
+    sentences.write_text("text\nThe tea is warm.\n", encoding="utf-8")
+    assert haru(["project", "create", "p", "--question", "How is it?", "--choice", "🙂 Good",
+                 "--choice", "🙁 Bad"], env).returncode == 0
+    assert haru(["import", "p", str(sentences)], env).returncode == 0
+
+    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        api.wait_for("getUpdates")
+        invite = haru(["invite", "worker", "민지", "--project", "p"], env)
+        assert invite.stdout.startswith("https://t.me/haru_e2e_bot?start=")
+        code = invite.stdout.strip().rsplit("=", 1)[1]
+        user = {"id": 77, "is_bot": False, "first_name": "민지", "language_code": "ko"}
+        api.updates.append({"update_id": 1, "message": {
+            "message_id": 1, "date": 1_790_000_000, "chat": {"id": 77, "type": "private"},
+            "from": user, "text": f"/start {code}",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}})
+        welcome = api.wait_for("sendMessage", chat_id=77)
+        assert "민지 님" in welcome["text"]
+        bot.send_signal(signal.SIGINT)
+        out, err = bot.communicate(timeout=30)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+    assert bot.returncode == 0, err
+    assert TOKEN not in out + err
+    prefixes = {prefix for prefix, _, _ in api.calls}
+    assert prefixes == {f"/bot{TOKEN}"}

@@ -125,8 +125,10 @@ async def cmd_import(args: argparse.Namespace, config: Config) -> int:
             project = await repo.project_by_name(args.project)
         if project is None:
             raise _no_project(args.project)
-        progress = TerminalProgress(sys.stderr)
-        report = await import_path(SqlItemSink(store), project.id, args.path, progress=progress)
+        with TerminalProgress(sys.stderr) as progress:
+            report = await import_path(
+                SqlItemSink(store), project.id, args.path, progress=progress
+            )
     finally:
         await store.db.close()
     print(format_report(report, project.name))

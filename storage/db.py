@@ -48,18 +48,23 @@ class Database:
     async def connect(self) -> None:
         if self.path.parent and not self.path.parent.exists():
             raise StorageError(f"The folder for the database does not exist: {self.path.parent}")
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
-            conn = await aiosqlite.connect(self.path, isolation_level=None)
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA busy_timeout = 5000")
             await conn.execute("PRAGMA journal_mode = WAL")
             # FULL: a commit is on disk before the worker sees "saved" (see bench/bench_storage.py).
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
-        except Exception as exc:  # sqlite3.DatabaseError: not a database, unreadable, ...
+            self._conn = conn
+            await self._migrate()
+        except BaseException as exc:
+            self._conn = None
+            await conn.close()
+            if isinstance(exc, StorageError) or not isinstance(exc, Exception):
+                raise
+            # sqlite3.DatabaseError: not a database, unreadable, disk full, ...
             raise StorageError(f"Cannot open the database {self.path}: {exc}") from exc
-        self._conn = conn
-        await self._migrate()
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -123,6 +123,8 @@ def test_answers_survive_the_process_being_killed_between_taps(tmp_path: Path) -
     finally:
         if child.poll() is None:
             child.kill()
+        if child.stdout is not None:
+            child.stdout.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM answers").fetchone() == (3,)
         state = conn.execute("SELECT mode, item_id FROM worker_state").fetchone()

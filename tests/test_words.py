@@ -11,8 +11,8 @@ from bot.callbacks import MAX_BYTES, Action, Op, decode, encode
 from bot.i18n import LANGUAGES, catalog, language_for, t
 from bot.views import progress_bar
 from tasks.errors import InvalidInput
-from tasks.projects import parse_choice
 from tasks.ports import NOT_SURE
+from tasks.projects import parse_choice
 
 
 def _fields(text: str) -> set[str]:
@@ -69,8 +69,10 @@ def test_callback_data_round_trips_and_stays_within_64_bytes() -> None:
         assert decode(data) == action
 
 
-@pytest.mark.parametrize("data", [None, "", "s", "s.", "s.01", "s.-1", "x.1", "a.1.2", "a.1.2.x",
-                                  "a.1.2.10", "b.1", "p.1.2.3", "s.1 ", "ａ.1.2.3", "s." + "9" * 16])
+@pytest.mark.parametrize("data", [
+    None, "", "s", "s.", "s.01", "s.-1", "x.1", "a.1.2", "a.1.2.x", "a.1.2.10", "b.1", "p.1.2.3",
+    "s.1 ", "ａ.1.2.3", "s." + "9" * 16,
+])
 def test_altered_callback_data_decodes_to_nothing(data: str | None) -> None:
     assert decode(data) is None
 

@@ -11,6 +11,7 @@ from tasks.labeling import LabelingService
 
 STRANGER_REPLIES = 3  # replies to one stranger per window, then silence (no spam loops)
 STRANGER_WINDOW = timedelta(minutes=10)
+STRANGERS_REMEMBERED = 10_000  # beyond this, forget everyone outside the window
 
 
 def utc_now() -> datetime:
@@ -31,6 +32,11 @@ class Haru:
 
     def may_answer_stranger(self, user_id: int) -> bool:
         now = self.clock()
+        if len(self._strangers) > STRANGERS_REMEMBERED:
+            self._strangers = {
+                user: times for user, times in self._strangers.items()
+                if times and now - times[-1] < STRANGER_WINDOW
+            }
         recent = [t for t in self._strangers.get(user_id, []) if now - t < STRANGER_WINDOW]
         if len(recent) >= STRANGER_REPLIES:
             self._strangers[user_id] = recent

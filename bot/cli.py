@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
@@ -171,8 +172,14 @@ def cmd_run(config: Config) -> int:
     token = config.require_token()
     setup_logging(token)
     app = build_application(config)
+    logging.getLogger("haru").info(
+        "Connecting to the Bot API at %s (retrying until it answers; Ctrl-C stops)",
+        config.api_url,
+    )
     try:
-        app.run_polling(allowed_updates=["message", "callback_query"])
+        # Telegram out of reach at start (a reboot, a flaky link): keep trying, as a service
+        # should; a token Telegram refuses is not retried.
+        app.run_polling(allowed_updates=["message", "callback_query"], bootstrap_retries=-1)
     except InvalidToken:
         raise ConfigError(
             "Telegram did not accept TELEGRAM_BOT_TOKEN: check the token from @BotFather."

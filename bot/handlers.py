@@ -30,12 +30,12 @@ def _haru(context: ContextTypes.DEFAULT_TYPE) -> Haru:
 
 
 async def _worker(haru: Haru, user: User) -> Worker | None:
-    async with haru.store.uow() as repo:
+    async with haru.store.reader() as repo:
         return await repo.worker_by_tg(user.id)
 
 
 async def _seq(haru: Haru, worker: Worker) -> int:
-    async with haru.store.uow() as repo:
+    async with haru.store.reader() as repo:
         return (await repo.state(worker.id)).seq
 
 

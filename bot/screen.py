@@ -30,7 +30,7 @@ async def _photo(haru: Haru, media_id: int | None) -> tuple[Photo, bool]:
     """The picture to send: its file_id if Telegram has it, else the bytes (uploaded once)."""
     if media_id is None:
         return None, False
-    async with haru.store.uow() as repo:
+    async with haru.store.reader() as repo:
         file_id, _ = await repo.media(media_id)
         if file_id:
             return file_id, False

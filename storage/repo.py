@@ -362,7 +362,14 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def uow(self) -> AsyncIterator[SqlRepo]:
+        """A unit of work: everything done through the repository is saved together, or not."""
         async with self.db.transaction() as conn:
+            yield SqlRepo(conn)
+
+    @contextlib.asynccontextmanager
+    async def reader(self) -> AsyncIterator[SqlRepo]:
+        """For lookups only: no write transaction, so no wait for the disk."""
+        async with self.db.read() as conn:
             yield SqlRepo(conn)
 
 

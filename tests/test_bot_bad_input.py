@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.harness import Harness
-from tests.test_bot_loop import answers, joined
+from tests.test_bot_loop import answers, joined, ready
 
 
 async def test_a_stranger_gets_one_polite_message_and_nothing_more(harness: Harness) -> None:
@@ -90,9 +90,7 @@ async def test_a_new_invite_moves_a_worker_to_a_new_phone(harness: Harness) -> N
 
 
 async def test_a_double_tap_records_one_answer(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 3)
-    phone = await joined(harness)
+    phone = await ready(harness, 3)
     await phone.tap("▶️")
     screen = phone.screen
     await phone.tap("🐶 Dog", screen)
@@ -105,9 +103,7 @@ async def test_a_double_tap_records_one_answer(harness: Harness) -> None:
 async def test_a_tap_on_an_old_message_gets_a_friendly_notice_and_loses_its_buttons(
     harness: Harness,
 ) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 3)
-    phone = await joined(harness)
+    phone = await ready(harness, 3)
     await phone.tap("▶️")
     await phone.send("what now?")  # a pointer message with its own ▶️
     pointer = phone.screen
@@ -138,9 +134,7 @@ async def test_a_button_replayed_from_another_account_does_nothing(harness: Harn
 
 
 async def test_altered_or_foreign_callback_data_is_refused_kindly(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 3)
-    phone = await joined(harness)
+    phone = await ready(harness, 3)
     await phone.tap("▶️")
     screen = phone.screen
     seq_item = phone.button_data("🐶 Dog", screen).rsplit(".", 1)[0]
@@ -153,9 +147,7 @@ async def test_altered_or_foreign_callback_data_is_refused_kindly(harness: Harne
 
 
 async def test_typed_text_and_unknown_commands_get_a_gentle_pointer(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 3)
-    phone = await joined(harness)
+    phone = await ready(harness, 3)
     for text in ("개", "/help", "/stats"):
         await phone.send(text)
         assert "버튼" in phone.words() and phone.buttons() == ["▶️ 이어서 하기"]

@@ -15,6 +15,12 @@ async def joined(h: Harness, user_id: int = 111, name: str = "민지", language:
     return phone
 
 
+async def ready(h: Harness, pictures: int) -> Phone:
+    """A project of `pictures` pictures and one worker who has joined it."""
+    await h.pictures(await h.project(), pictures)
+    return await joined(h)
+
+
 async def answers(h: Harness) -> list[tuple[str, int, int | None, int]]:
     async with h.store.db.read() as conn:
         cursor = await conn.execute(
@@ -25,9 +31,7 @@ async def answers(h: Harness) -> list[tuple[str, int, int | None, int]]:
 
 
 async def test_a_new_worker_joins_by_invite_and_sees_one_start_button(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 3)
-    phone = await joined(harness)
+    phone = await ready(harness, 3)
     assert "민지 님" in phone.words()
     assert phone.buttons() == ["▶️ 시작"]
     async with harness.store.uow() as repo:
@@ -38,9 +42,7 @@ async def test_a_new_worker_joins_by_invite_and_sees_one_start_button(harness: H
 async def test_each_item_shows_question_progress_answers_not_sure_and_controls(
     harness: Harness,
 ) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 3)
-    phone = await joined(harness)
+    phone = await ready(harness, 3)
     await phone.tap("▶️")
     assert "photo" in phone.screen
     words = phone.words()
@@ -53,9 +55,7 @@ async def test_each_item_shows_question_progress_answers_not_sure_and_controls(
 
 
 async def test_a_whole_batch_of_twenty_ends_with_thanks_and_the_count(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 25)
-    phone = await joined(harness)
+    phone = await ready(harness, 25)
     await phone.tap("▶️")
     for n in range(1, 21):
         assert f"{n} / 20" in phone.words()
@@ -72,9 +72,7 @@ async def test_a_whole_batch_of_twenty_ends_with_thanks_and_the_count(harness: H
 
 
 async def test_the_saved_answer_is_shown_in_the_message_itself(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 3)
-    phone = await joined(harness)
+    phone = await ready(harness, 3)
     await phone.tap("▶️")
     await phone.tap("🐱 Cat")
     assert phone.words().startswith("✅ 🐱 Cat — 저장했어요")
@@ -84,9 +82,7 @@ async def test_the_saved_answer_is_shown_in_the_message_itself(harness: Harness)
 async def test_back_shows_the_saved_answer_and_lets_the_worker_change_it(
     harness: Harness,
 ) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 5)
-    phone = await joined(harness)
+    phone = await ready(harness, 5)
     await phone.tap("▶️")
     await phone.tap("🐱 Cat")
     await phone.tap("🐶 Dog")
@@ -107,9 +103,7 @@ async def test_back_shows_the_saved_answer_and_lets_the_worker_change_it(
 
 
 async def test_break_says_all_is_saved_and_resume_shows_the_same_item(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 4)
-    phone = await joined(harness)
+    phone = await ready(harness, 4)
     await phone.tap("▶️")
     await phone.tap("🐶 Dog")
     before = phone.screen["photo"][0]["file_unique_id"]
@@ -122,9 +116,7 @@ async def test_break_says_all_is_saved_and_resume_shows_the_same_item(harness: H
 
 
 async def test_a_restart_mid_batch_continues_at_the_right_item(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 6)
-    phone = await joined(harness)
+    phone = await ready(harness, 6)
     await phone.tap("▶️")
     await phone.tap("🐶 Dog")
     await phone.tap("🐱 Cat")
@@ -142,9 +134,7 @@ async def test_an_answer_is_saved_even_when_telegram_fails_to_show_the_next_item
 ) -> None:
     from tests.fakegram import ApiError
 
-    project = await harness.project()
-    await harness.pictures(project, 4)
-    phone = await joined(harness)
+    phone = await ready(harness, 4)
     await phone.tap("▶️")
     on_screen = phone.screen
     harness.telegram.fail_next["editMessageMedia"] = ApiError(502, "Bad Gateway")
@@ -219,9 +209,7 @@ async def test_a_worker_never_gets_the_same_item_twice(harness: Harness) -> None
 
 
 async def test_each_answer_records_worker_item_choice_and_both_times(harness: Harness) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 2)
-    phone = await joined(harness)
+    phone = await ready(harness, 2)
     await phone.tap("▶️")
     shown = harness.clock()
     harness.clock.advance(seconds=7)
@@ -261,9 +249,7 @@ async def test_sentences_are_shown_as_text_and_edited_in_place(harness: Harness)
 async def test_each_answered_item_costs_one_edit_and_one_callback_answer(
     harness: Harness,
 ) -> None:
-    project = await harness.project()
-    await harness.pictures(project, 12)
-    phone = await joined(harness)
+    phone = await ready(harness, 12)
     await phone.tap("▶️")
     for _ in range(10):
         before = len(harness.telegram.calls)

@@ -12,7 +12,7 @@ import aiosqlite
 
 from storage.db import Database
 from tasks.errors import NotFound
-from tasks.importing import PreparedImage, PreparedItem
+from tasks.importing import PreparedImage, PreparedItem, PreparedText
 from tasks.model import Item, ItemKind, Mode, Project, Worker
 from tasks.ports import NOT_SURE, Batch, Invite, SavedAnswer, WorkerState
 
@@ -380,22 +380,23 @@ class SqlItemSink:
         self._store = store
 
     async def add_items(self, project_id: int, items: Sequence[PreparedItem]) -> tuple[int, int]:
-        imported = duplicates = 0
         now = ts(datetime.now(UTC))
         async with self._store.uow() as repo:
+            rows = []
             for item in items:
                 media_id = None
                 if isinstance(item, PreparedImage):
                     media_id = await repo.add_media(item.jpeg, item.width, item.height)
-                cursor = await repo.conn.execute(
-                    "INSERT INTO items (project_id, kind, text, media_id, content_key, source,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (project_id, content_key) DO NOTHING",
-                    (project_id, str(item.kind), getattr(item, "text", None), media_id,
-                     item.content_key, item.source, now),
-                )
-                if cursor.rowcount == 1:
-                    imported += 1
-                else:
-                    duplicates += 1
-        return imported, duplicates
+                text = item.text if isinstance(item, PreparedText) else None
+                rows.append((project_id, str(item.kind), text, media_id, item.content_key,
+                             item.source, now))
+            # One executemany, not a round trip per row: the write lock is held briefly.
+            before = repo.conn.total_changes
+            await repo.conn.executemany(
+                "INSERT INTO items (project_id, kind, text, media_id, content_key, source,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (project_id, content_key) DO NOTHING",
+                rows,
+            )
+            imported = repo.conn.total_changes - before
+        return imported, len(items) - imported

@@ -43,12 +43,13 @@ from tasks.model import ItemKind
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "MAX_ENTRY_BYTES", "MAX_PIXELS", "MAX_SIDE", "MAX_TEXT_CHARS", "ImportReport", "ItemSink",
+    "MAX_ENTRY_BYTES", "MAX_PIXELS", "MAX_ROWS", "MAX_SIDE", "MAX_TEXT_CHARS", "ImportReport", "ItemSink",
     "PreparedImage", "PreparedItem", "PreparedText", "Rejected", "import_path", "prepare_image",
     "read_texts",
 ]
 
 MAX_TEXT_CHARS = 1000
+MAX_ROWS = 100_000
 MAX_ENTRY_BYTES = 50 * 1024 * 1024
 
 _TEXT_SUFFIXES = frozenset({".csv", ".jsonl"})
@@ -110,6 +111,10 @@ def read_texts(data: bytes, name: str) -> tuple[list[PreparedText], list[Rejecte
     if not text.strip():
         return [], [Rejected(name, "empty file")]
     results = _csv_rows(text, name) if suffix == ".csv" else _jsonl_rows(text, name)
+    if len(results) > MAX_ROWS:
+        # One file is one transaction: a huge one would hold the database while workers tap.
+        return [], [Rejected(name, f"too many rows ({len(results):,}; the limit is "
+                                   f"{MAX_ROWS:,} per file): split it into smaller files")]
     items = [r for r in results if isinstance(r, PreparedText)]
     return items, [r for r in results if isinstance(r, Rejected)]
 

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from bot.progress import TerminalProgress, format_report
+from tasks import importing
 from tasks.errors import InvalidInput
 from tasks.importing import (
     MAX_SIDE,
@@ -351,6 +352,13 @@ def test_empty_csv_rows_are_rejected_with_their_line_numbers() -> None:
     items, rejected = read_texts(data, "s.csv")
     assert [(i.text, i.source) for i in items] == [("Hello", "s.csv:2"), ("two\nlines", "s.csv:5")]
     assert rejected == [Rejected("s.csv:3", "empty text"), Rejected("s.csv:7", "empty text")]
+
+
+def test_a_file_with_too_many_rows_is_rejected_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+    items, rejected = read_texts(b"text\na\nb\nc\nd\n", "s.csv")
+    assert items == [] and len(rejected) == 1 and "too many rows (4" in rejected[0].reason
+    assert len(read_texts(b"text\na\nb\nc\n", "s.csv")[0]) == 3
 
 
 def test_a_csv_that_is_not_utf8_is_rejected_whole() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from telegram import CallbackQuery, Message, Update, User
 from telegram.ext import ContextTypes
@@ -11,7 +12,6 @@ from bot.callbacks import Action, Op, decode
 from bot.i18n import language_for, t
 from bot.screen import remove_keyboard, show
 from bot.services import Haru
-from bot.views import start_keyboard
 from tasks.labeling import Screen, Stale
 from tasks.model import Worker
 from tasks.workers import JoinOutcome, join
@@ -34,9 +34,11 @@ async def _worker(haru: Haru, user: User) -> Worker | None:
         return await repo.worker_by_tg(user.id)
 
 
-async def _seq(haru: Haru, worker: Worker) -> int:
-    async with haru.store.reader() as repo:
-        return (await repo.state(worker.id)).seq
+async def _redraw(haru: Haru, context: ContextTypes.DEFAULT_TYPE, worker: Worker, intro: str,
+                  chat_id: int) -> None:
+    """Send the worker's current screen anew at the bottom of the chat, `intro` first."""
+    screen = await haru.labeling.again(worker.id, haru.clock())
+    await show(context.bot, haru, screen, chat_id, None, intro)
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -44,51 +46,48 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     haru, user, message = _haru(context), update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    lang = language_for(user.language_code)
     code = context.args[0] if context.args else None
     if code is None:
         worker = await _worker(haru, user)
-        if worker is None:
-            await _stranger(haru, update)
-            return
-        outcome = JoinOutcome.ALREADY
+        outcome = JoinOutcome.INVALID if worker is None else JoinOutcome.ALREADY
     else:
+        lang = language_for(user.language_code)
         async with haru.store.uow() as repo:
             result = await join(repo, code, user.id, message.chat_id, lang, haru.clock())
         outcome, worker = result.outcome, result.worker
-    if outcome is JoinOutcome.INVALID or worker is None:
-        await message.reply_text(t(lang, "invite_invalid"))
+    if worker is None:  # a stranger, or a link that does not work: one short line
+        await _stranger(haru, update, "stranger" if code is None else "invite_invalid")
+        return
+    if outcome is JoinOutcome.INVALID:
+        await message.reply_text(t(worker.lang, "invite_invalid"))
         return
     if outcome is JoinOutcome.OTHER:
         await message.reply_text(t(worker.lang, "invite_other", name=worker.name))
         return
     key = "welcome" if outcome is JoinOutcome.JOINED else "welcome_back"
-    seq = await _seq(haru, worker)
-    await message.reply_text(
-        t(worker.lang, key, name=worker.name), reply_markup=start_keyboard(worker.lang, seq)
-    )
+    await _redraw(haru, context, worker, t(worker.lang, key, name=escape(worker.name)),
+                  message.chat_id)
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Typed text, a photo, an unknown command: a gentle pointer to the buttons."""
+    """Typed text, a photo, an unknown command: point to the buttons, which come right below."""
     haru, user, message = _haru(context), update.effective_user, update.effective_message
     if user is None or message is None:
         return
     worker = await _worker(haru, user)
     if worker is None:
-        await _stranger(haru, update)
+        await _stranger(haru, update, "stranger")
         return
-    seq = await _seq(haru, worker)
-    await message.reply_text(
-        t(worker.lang, "pointer"), reply_markup=start_keyboard(worker.lang, seq, "button_continue")
-    )
+    await _redraw(haru, context, worker, t(worker.lang, "pointer"), message.chat_id)
 
 
-async def _stranger(haru: Haru, update: Update) -> None:
+async def _stranger(haru: Haru, update: Update, key: str) -> None:
+    """One short polite line for someone who is not (yet) a worker; then silence if they
+    keep writing, so nobody can be flooded through the bot."""
     user, message = update.effective_user, update.effective_message
     if user is None or message is None or not haru.may_answer_stranger(user.id):
         return
-    await message.reply_text(t(language_for(user.language_code), "stranger"))
+    await message.reply_text(t(language_for(user.language_code), key))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -130,19 +129,24 @@ async def _stale(
     haru: Haru, worker: Worker, query: CallbackQuery, stale: Stale,
     context: ContextTypes.DEFAULT_TYPE,
 ) -> None:
-    """Nothing changes. Tell the worker kindly; make sure the newest screen is right."""
-    await query.answer(t(worker.lang, "stale_saved" if stale.already_saved else "stale"))
+    """Nothing changes. Tell the worker kindly, and make sure the newest screen is right."""
     message = _message(query)
+    screen = await haru.labeling.current(worker.id, haru.clock())
+    newest = message is not None and message.message_id == screen.message_id
+    if stale.already_saved:
+        await query.answer(t(worker.lang, "stale_saved"))
+    elif newest:
+        await query.answer()  # a second tap on the newest screen: it already shows the first
+    else:
+        await query.answer(t(worker.lang, "stale"))
     if message is None:
         return
-    screen = await haru.labeling.current(worker.id, haru.clock())
-    if screen is not None and message.message_id == screen.message_id:
-        # The work message itself: redraw only if its last drawing may not have reached
-        # Telegram (a restart or a failed edit); a double tap costs nothing more.
-        if haru.rendered.get(worker.id) != screen.seq:
-            await show(context.bot, haru, screen, message.chat_id, message)
-    elif message.reply_markup is not None:
-        await remove_keyboard(context.bot, message)
+    if not newest:
+        if message.reply_markup is not None:  # the old message loses its buttons
+            await remove_keyboard(context.bot, message.chat_id, message.message_id)
+    elif haru.rendered.get(worker.id) != screen.seq:
+        # Its last drawing may not have reached Telegram (a restart, a failed edit).
+        await show(context.bot, haru, screen, message.chat_id, message)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -76,32 +76,58 @@ def _can_edit(view: View, tapped: Message | None) -> bool:
     return not (view.is_item and tapped.photo)
 
 
-async def show(bot: Bot, haru: Haru, screen: Screen, chat_id: int, tapped: Message | None) -> None:
-    """Draw `screen`: edit the tapped message when it can hold it, else send a new one."""
-    view = render(screen)
+async def show(
+    bot: Bot, haru: Haru, screen: Screen, chat_id: int, tapped: Message | None,
+    intro: str | None = None,
+) -> None:
+    """Draw `screen`: edit the tapped message when it can hold it, else send a new one and
+    take the buttons off the one it replaces, so only the newest screen has buttons."""
+    view = render(screen, intro)
     photo, uploaded = await _photo(haru, view.media_id)
-    sent: Message | bool | None = None
+    try:
+        sent = await _draw(bot, view, photo, chat_id, tapped)
+    except BadRequest as exc:
+        if uploaded or view.media_id is None or "file" not in str(exc).lower():
+            raise
+        # Telegram no longer knows the stored file_id (e.g. the database moved to another
+        # bot): forget it and upload the picture again, once.
+        log.info("file_id of picture %s refused (%s); uploading it again", view.media_id, exc)
+        async with haru.store.uow() as repo:
+            await repo.set_file_id(view.media_id, None)
+        photo, uploaded = await _photo(haru, view.media_id)
+        sent = await _draw(bot, view, photo, chat_id, tapped)
+    except Forbidden:
+        log.warning("worker %s has blocked the bot", screen.worker.id)
+        return
+    haru.rendered[screen.worker.id] = screen.seq
+    if sent is not tapped:
+        old = {screen.message_id}
+        if tapped is not None and tapped.reply_markup is not None:
+            old.add(tapped.message_id)
+        for message_id in old - {None, sent.message_id}:
+            assert message_id is not None
+            await remove_keyboard(bot, chat_id, message_id)
+    await _remember(haru, screen, view, sent, uploaded)
+
+
+async def _draw(
+    bot: Bot, view: View, photo: Photo, chat_id: int, tapped: Message | None
+) -> Message:
+    """Edit the tapped message if it can take the view; otherwise send a new message."""
     if _can_edit(view, tapped):
         assert tapped is not None
         try:
-            sent = await _edit(bot, view, photo, tapped)
+            edited = await _edit(bot, view, photo, tapped)
+            return edited if isinstance(edited, Message) else tapped
         except BadRequest as exc:
-            if "not modified" in str(exc).lower():
-                sent = tapped
-            else:  # deleted by the worker, too old to edit, ...: draw it anew below
-                log.info("could not edit message %s: %s", tapped.message_id, exc)
-    if sent is None:
-        try:
-            sent = await _send(bot, view, photo, chat_id)
-        except Forbidden:
-            log.warning("worker %s has blocked the bot", screen.worker.id)
-            return
-        if tapped is not None and tapped.reply_markup is not None:
-            await remove_keyboard(bot, tapped)
-    haru.rendered[screen.worker.id] = screen.seq
-    message = sent if isinstance(sent, Message) else tapped
-    if message is not None:
-        await _remember(haru, screen, view, message, uploaded)
+            text = str(exc).lower()
+            if "not modified" in text:
+                return tapped
+            if "file" in text:
+                raise
+            # Deleted by the worker, too old to edit, ...: draw it anew below.
+            log.info("could not edit message %s: %s", tapped.message_id, exc)
+    return await _send(bot, view, photo, chat_id)
 
 
 async def _remember(
@@ -119,11 +145,11 @@ async def _remember(
             await repo.set_file_id(view.media_id, file_id)
 
 
-async def remove_keyboard(bot: Bot, message: Message) -> None:
+async def remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
     """Take the buttons off an old message, so it cannot be answered again."""
     try:
         await bot.edit_message_reply_markup(
-            chat_id=message.chat_id, message_id=message.message_id, reply_markup=None
+            chat_id=chat_id, message_id=message_id, reply_markup=None
         )
-    except BadRequest as exc:
-        log.info("could not remove old buttons from %s: %s", message.message_id, exc)
+    except BadRequest as exc:  # already without buttons, deleted, ...
+        log.info("could not remove old buttons from %s: %s", message_id, exc)

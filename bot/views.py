@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -51,8 +51,7 @@ def _note(screen: Screen) -> str | None:
     if screen.note is None or screen.note_choice is None:
         return None
     label = escape(choice_label(lang, choices, screen.note_choice))
-    key = "note_saved" if screen.note is Note.SAVED else "note_changed"
-    return t(lang, key, choice=label)
+    return t(lang, f"note_{screen.note}", choice=label)
 
 
 def _item_keyboard(screen: Screen) -> InlineKeyboardMarkup:
@@ -76,17 +75,34 @@ def _item_keyboard(screen: Screen) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def render(screen: Screen) -> View:
+def _done_keyboard(screen: Screen) -> InlineKeyboardMarkup:
+    """After the day's work: ▶️ for later (no typing is ever needed), ↩️ to change an answer."""
+    lang, seq = screen.worker.lang, screen.seq
+    rows = start_keyboard(lang, seq).inline_keyboard
+    if screen.done_today:
+        data = encode(Action(Op.BACK, seq, 0))
+        rows = (*rows, (InlineKeyboardButton(t(lang, "button_back"), callback_data=data),))
+    return InlineKeyboardMarkup(rows)
+
+
+def render(screen: Screen, intro: str | None = None) -> View:
+    """The screen as one message; `intro` (already HTML) goes first, e.g. a welcome."""
+    view = _render(screen)
+    if intro:
+        return replace(view, text=f"{intro}\n\n{view.text}")
+    return view
+
+
+def _render(screen: Screen) -> View:
     lang = screen.worker.lang
     note = _note(screen)
+    if screen.mode is Mode.IDLE:
+        return View(t(lang, "ready"), start_keyboard(lang, screen.seq))
     if screen.mode is Mode.BREAK:
         return View(t(lang, "break"), start_keyboard(lang, screen.seq, "button_resume"))
     if screen.mode is Mode.DONE or screen.item is None:
-        key = {Done.ALREADY: "already", Done.NOTHING: "nothing"}.get(
-            screen.done or Done.FINISHED, "finished"
-        )
-        body = t(lang, key, count=screen.done_today)
-        return View("\n\n".join(p for p in (note, body) if p), None)
+        body = t(lang, str(screen.done or Done.FINISHED), count=screen.done_today)
+        return View("\n\n".join(p for p in (note, body) if p), _done_keyboard(screen))
     parts = [note] if note else []
     item = screen.item
     if item.kind is ItemKind.TEXT:

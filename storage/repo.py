@@ -300,14 +300,15 @@ class SqlRepo:
 
     async def change_answer(
         self, item_id: int, worker_id: int, choice: int, changed_at: datetime
-    ) -> None:
+    ) -> bool:
         not_sure = choice == NOT_SURE
-        await self.conn.execute(
+        cursor = await self.conn.execute(
             "UPDATE answers SET choice = ?, not_sure = ?, changed_at = ?"
             " WHERE item_id = ? AND worker_id = ? AND (choice IS NOT ? OR not_sure <> ?)",
             (None if not_sure else choice, int(not_sure), ts(changed_at), item_id, worker_id,
              None if not_sure else choice, int(not_sure)),
         )
+        return cursor.rowcount == 1
 
     # --- media and meta -----------------------------------------------------------------
 
@@ -326,7 +327,7 @@ class SqlRepo:
             raise NotFound(f"There is no picture with id {media_id}.")
         return bytes(row[0])
 
-    async def set_file_id(self, media_id: int, file_id: str) -> None:
+    async def set_file_id(self, media_id: int, file_id: str | None) -> None:
         await self.conn.execute(
             "UPDATE media SET tg_file_id = ? WHERE id = ?", (file_id, media_id)
         )

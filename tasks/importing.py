@@ -43,9 +43,9 @@ from tasks.model import ItemKind
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "MAX_ENTRY_BYTES", "MAX_PIXELS", "MAX_ROWS", "MAX_SIDE", "MAX_TEXT_CHARS", "ImportReport", "ItemSink",
-    "PreparedImage", "PreparedItem", "PreparedText", "Rejected", "import_path", "prepare_image",
-    "read_texts",
+    "MAX_ENTRY_BYTES", "MAX_PIXELS", "MAX_ROWS", "MAX_SIDE", "MAX_TEXT_CHARS", "ImportReport",
+    "ItemSink", "PreparedImage", "PreparedItem", "PreparedText", "Rejected", "import_path",
+    "prepare_image", "read_texts",
 ]
 
 MAX_TEXT_CHARS = 1000

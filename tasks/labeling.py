@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tasks.model import Item, Mode, Project, Worker
-from tasks.ports import NOT_SURE, Batch, UnitOfWork, WorkerState, WorkRepository
+from tasks.ports import NOT_SURE, Batch, SavedAnswer, UnitOfWork, WorkerState, WorkRepository
 
 # An item on a worker's screen is kept from others this long; after that, if the worker left
 # it, someone else may take it (their answer is still accepted when they come back).
@@ -26,6 +26,7 @@ class Note(StrEnum):
 
     SAVED = "saved"  # the tapped answer was saved
     CHANGED = "changed"  # an earlier answer was changed
+    KEPT = "kept"  # an earlier answer was tapped again: nothing to change
     FIRST = "first"  # ↩️ on the first item of the day: nothing further back
 
 
@@ -76,11 +77,18 @@ class LabelingService:
             loop = await _Loop.load(repo, worker_id, now)
             return await loop.start()
 
-    async def current(self, worker_id: int, now: datetime) -> Screen | None:
+    async def current(self, worker_id: int, now: datetime) -> Screen:
         """The screen the worker should be seeing now, without changing anything."""
         async with self._uow() as repo:
             loop = await _Loop.load(repo, worker_id, now)
             return await loop.redraw()
+
+    async def again(self, worker_id: int, now: datetime) -> Screen:
+        """The current screen, to be drawn anew at the bottom of the chat: it gets a new
+        number, so the buttons of the copy above no longer count."""
+        async with self._uow() as repo:
+            loop = await _Loop.load(repo, worker_id, now)
+            return await loop.redraw_with(None)
 
     async def answer(
         self, worker_id: int, seq: int, item_id: int, choice: int, now: datetime
@@ -94,9 +102,10 @@ class LabelingService:
             return await loop.answer(choice)
 
     async def back(self, worker_id: int, seq: int, item_id: int, now: datetime) -> Screen | Stale:
+        """↩️: the answer before the one on screen, to look at or change; also from 🎉."""
         async with self._uow() as repo:
             loop = await _Loop.load(repo, worker_id, now)
-            if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW)):
+            if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW, Mode.DONE)):
                 return stale
             return await loop.back()
 
@@ -135,7 +144,8 @@ class _Loop:
         return cls(repo, worker, project, await repo.state(worker_id), now)
 
     async def check(self, seq: int, item_id: int, modes: tuple[Mode, ...]) -> Stale | None:
-        if seq == self.state.seq and item_id == self.state.item_id and self.state.mode in modes:
+        state = self.state
+        if seq == state.seq and item_id == (state.item_id or 0) and state.mode in modes:
             return None
         return Stale(already_saved=await self.repo.answer(item_id, self.worker.id) is not None)
 
@@ -154,13 +164,21 @@ class _Loop:
         return batch
 
     async def start(self) -> Screen:
+        state = self.state
+        if state.mode is Mode.BREAK and state.item_id not in (None, state.frontier_id):
+            # ☕ was taken while looking back at an earlier answer: resume right there.
+            looked = await self.repo.batch_by_id(state.batch_id or 0)
+            history = list(await self.repo.batch_answers(looked.id))
+            ids = [a.item_id for a in history]
+            if state.item_id in ids:
+                return await self.review(looked, history, ids.index(state.item_id))
         batch = await self.today()
         if batch is None:
-            return await self.finish(Done.NOTHING, 0)
+            return await self.finish(Done.NOTHING, 0, batch_id=None)
         answered = len(await self.repo.batch_answers(batch.id))
         if answered >= batch.size:
-            return await self.finish(Done.ALREADY, answered)
-        frontier = self.state.frontier_id
+            return await self.finish(Done.ALREADY, answered, batch_id=batch.id)
+        frontier = state.frontier_id
         if frontier is not None and (
             await self.repo.answer(frontier, self.worker.id) is not None
             or not await self.repo.has_room(frontier, self.worker, self.project, self.now)
@@ -176,7 +194,7 @@ class _Loop:
         if frontier is None:
             frontier = await self.repo.next_item(self.worker, self.project, self.now)
             if frontier is None:
-                return await self.finish(Done.FINISHED, answered, note, note_choice)
+                return await self.finish(Done.FINISHED, answered, note, note_choice, batch.id)
         await self.save(
             mode=Mode.WORK, batch_id=batch.id, item_id=frontier, frontier_id=frontier,
             frontier_shown=shown or self.now, hold_until=self.now + HOLD,
@@ -187,9 +205,12 @@ class _Loop:
         )
 
     async def finish(
-        self, done: Done, answered: int, note: Note | None = None, note_choice: int | None = None
+        self, done: Done, answered: int, note: Note | None = None,
+        note_choice: int | None = None, batch_id: int | None = None,
     ) -> Screen:
-        await self.save(mode=Mode.DONE, item_id=None, frontier_id=None, hold_until=None)
+        await self.save(
+            mode=Mode.DONE, batch_id=batch_id, item_id=None, frontier_id=None, hold_until=None
+        )
         return self.screen(
             Mode.DONE, done=done, done_today=answered, note=note, note_choice=note_choice
         )
@@ -198,9 +219,9 @@ class _Loop:
         item_id = self.state.item_id
         assert item_id is not None
         if self.state.mode is Mode.REVIEW:
-            await self.repo.change_answer(item_id, self.worker.id, choice, self.now)
+            changed = await self.repo.change_answer(item_id, self.worker.id, choice, self.now)
             batch = await self.repo.batch_by_id(self.state.batch_id or 0)
-            note = Note.CHANGED
+            note = Note.CHANGED if changed else Note.KEPT
             frontier = self.state.frontier_id
         else:
             today = await self.today(at_least=1)
@@ -214,22 +235,29 @@ class _Loop:
             note, frontier = Note.SAVED, None
         answered = len(await self.repo.batch_answers(batch.id))
         if frontier is None and answered >= batch.size:
-            return await self.finish(Done.FINISHED, answered, note, choice)
+            return await self.finish(Done.FINISHED, answered, note, choice, batch.id)
         return await self.show_frontier(batch, answered, frontier, note, choice)
 
     async def back(self) -> Screen:
-        batch = await self.repo.batch_by_id(self.state.batch_id or 0)
+        if self.state.batch_id is None:
+            return await self.redraw_with(Note.FIRST)
+        batch = await self.repo.batch_by_id(self.state.batch_id)
         history = list(await self.repo.batch_answers(batch.id))
         ids = [a.item_id for a in history]
         current = self.state.item_id
         here = ids.index(current) if self.state.mode is Mode.REVIEW and current else len(ids)
         if here == 0:
             return await self.redraw_with(Note.FIRST)
-        previous = history[here - 1]
-        await self.save(mode=Mode.REVIEW, item_id=previous.item_id, hold_until=self.now + HOLD)
+        return await self.review(batch, history, here - 1)
+
+    async def review(self, batch: Batch, history: list[SavedAnswer], index: int) -> Screen:
+        """Show the answer at `index` of today's, with what was saved, ready to change."""
+        answer = history[index]
+        hold = self.now + HOLD if self.state.frontier_id is not None else None
+        await self.save(mode=Mode.REVIEW, item_id=answer.item_id, hold_until=hold)
         return self.screen(
-            Mode.REVIEW, item=await self.repo.item(previous.item_id), position=here,
-            total=max(batch.size, len(ids)), saved=previous.choice,
+            Mode.REVIEW, item=await self.repo.item(answer.item_id), position=index + 1,
+            total=max(batch.size, len(history)), saved=answer.choice,
         )
 
     async def pause(self) -> Screen:
@@ -238,33 +266,32 @@ class _Loop:
 
     async def redraw_with(self, note: Note | None) -> Screen:
         await self.save()
-        screen = await self.redraw()
-        assert screen is not None
-        return replace(screen, note=note)
+        return replace(await self.redraw(), note=note)
 
-    async def redraw(self) -> Screen | None:
+    async def redraw(self) -> Screen:
         """The screen for the current state, with the current seq."""
         state = self.state
-        if state.mode in (Mode.IDLE,) or state.batch_id is None:
-            return None
+        if state.batch_id is None:
+            if state.mode is Mode.DONE:
+                return self.screen(Mode.DONE, done=Done.NOTHING)
+            return self.screen(Mode.IDLE)
         batch = await self.repo.batch_by_id(state.batch_id)
-        history = [a for a in await self.repo.batch_answers(batch.id)]
-        base = self.screen(state.mode)
+        history = list(await self.repo.batch_answers(batch.id))
+        ids = [a.item_id for a in history]
         if state.mode is Mode.WORK and state.item_id is not None:
-            return replace(
-                base, item=await self.repo.item(state.item_id), position=len(history) + 1,
-                total=max(batch.size, len(history) + 1),
+            return self.screen(
+                Mode.WORK, item=await self.repo.item(state.item_id), position=len(ids) + 1,
+                total=max(batch.size, len(ids) + 1),
             )
-        if state.mode is Mode.REVIEW and state.item_id is not None:
-            ids = [a.item_id for a in history]
+        if state.mode is Mode.REVIEW and state.item_id in ids:
             here = ids.index(state.item_id)
-            return replace(
-                base, item=await self.repo.item(state.item_id), position=here + 1,
-                total=max(batch.size, len(ids)), saved=history[here].choice,
+            return self.screen(
+                Mode.REVIEW, item=await self.repo.item(history[here].item_id),
+                position=here + 1, total=max(batch.size, len(ids)), saved=history[here].choice,
             )
         if state.mode is Mode.DONE:
-            return replace(base, done=Done.FINISHED, done_today=len(history))
-        return base
+            return self.screen(Mode.DONE, done=Done.FINISHED, done_today=len(ids))
+        return self.screen(state.mode)
 
     def screen(self, mode: Mode, **fields: Any) -> Screen:
         return Screen(

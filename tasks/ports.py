@@ -94,7 +94,9 @@ class WorkRepository(Protocol):
     ) -> None: ...
     async def change_answer(
         self, item_id: int, worker_id: int, choice: int, changed_at: datetime
-    ) -> None: ...
+    ) -> bool:
+        """Change a saved answer; False when it already was `choice`."""
+        ...
 
 
 class UnitOfWork(Protocol):

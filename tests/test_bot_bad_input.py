@@ -23,9 +23,12 @@ async def test_a_stranger_gets_one_polite_message_and_nothing_more(harness: Harn
 async def test_an_unknown_or_malformed_invite_code_links_nothing(harness: Harness) -> None:
     await harness.project()
     phone = harness.phone(555)
-    for code in ("nope", "A" * 22, "../../etc", "x" * 200):
+    for code in ("nope", "A" * 22, "../../etc"):
         await phone.join(code)
         assert "새 링크" in phone.words()
+    for _ in range(5):
+        await phone.join("x" * 200)
+    assert len(phone.chat) == 3  # then silence: a stranger guessing codes is not answered
     async with harness.store.uow() as repo:
         assert await repo.worker_by_tg(555) is None
 
@@ -105,17 +108,28 @@ async def test_a_tap_on_an_old_message_gets_a_friendly_notice_and_loses_its_butt
 ) -> None:
     phone = await ready(harness, 3)
     await phone.tap("▶️")
-    await phone.send("what now?")  # a pointer message with its own ▶️
-    pointer = phone.screen
-    assert "버튼" in phone.words() and phone.buttons() == ["▶️ 이어서 하기"]
-    await phone.tap("▶️", pointer)  # draws the item anew at the bottom
-    assert "1 / 3" in phone.words()
-    old_work = phone.chat[1]
+    old_work = phone.screen
+    await phone.send("what now?")  # the item is drawn anew below; the old copy loses its buttons
+    assert not harness.telegram.messages(111)[old_work["message_id"] - 1].get("reply_markup")
     before = len(harness.telegram.calls)
-    await phone.tap("🐶 Dog", old_work)
-    assert "editMessageReplyMarkup" in harness.telegram.methods(before)
+    await phone.tap("🐶 Dog", old_work)  # as the phone showed it before
     assert await answers(harness) == []
-    assert not harness.telegram.messages(111)[1].get("reply_markup")
+    notice = harness.telegram.calls[before].params.get("text")
+    assert notice == "지난 버튼이에요. 맨 아래 메시지를 봐 주세요."
+    await phone.tap("🐶 Dog")
+    assert len(await answers(harness)) == 1 and "2 / 3" in phone.words()
+
+
+async def test_a_stale_old_message_keyboard_is_taken_off_when_tapped(harness: Harness) -> None:
+    phone = await ready(harness, 3)
+    welcome = phone.screen
+    await phone.tap("▶️")
+    await phone.tap("🐶 Dog")
+    harness.telegram.chats[111][welcome["message_id"]] = welcome  # as if its edit was lost
+    before = len(harness.telegram.calls)
+    await phone.tap("▶️", welcome)
+    assert harness.telegram.methods(before) == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    assert "2 / 3" in phone.words() and len(await answers(harness)) == 1
 
 
 async def test_a_button_replayed_from_another_account_does_nothing(harness: Harness) -> None:
@@ -148,7 +162,9 @@ async def test_altered_or_foreign_callback_data_is_refused_kindly(harness: Harne
 
 async def test_typed_text_and_unknown_commands_get_a_gentle_pointer(harness: Harness) -> None:
     phone = await ready(harness, 3)
+    await phone.tap("▶️")
     for text in ("개", "/help", "/stats"):
         await phone.send(text)
-        assert "버튼" in phone.words() and phone.buttons() == ["▶️ 이어서 하기"]
+        assert phone.words().startswith("아래 버튼을 눌러서 답해 주세요.")
+        assert "1 / 3" in phone.words() and phone.buttons()[0] == "🐶 Dog"
     assert await answers(harness) == []

@@ -61,7 +61,7 @@ async def test_a_whole_batch_of_twenty_ends_with_thanks_and_the_count(harness: H
         assert f"{n} / 20" in phone.words()
         await phone.tap("🐶 Dog" if n % 3 else "🤔")
     assert "20개" in phone.words()
-    assert phone.buttons() == []
+    assert phone.buttons() == ["▶️ 시작", "↩️ 되돌리기"]  # no typing is ever needed
     saved = await answers(harness)
     assert len(saved) == 20 and len({item for _, item, _, _ in saved}) == 20
     assert sum(not_sure for *_, not_sure in saved) == 6
@@ -92,7 +92,7 @@ async def test_back_shows_the_saved_answer_and_lets_the_worker_change_it(
     await phone.tap("↩️")
     assert "1 / 5" in phone.words() and "✅ 🐱 Cat" in phone.buttons()
     await phone.tap("↩️")  # nothing further back: a note, nothing changes
-    assert "오늘 처음" in phone.words() and "1 / 5" in phone.words()
+    assert "오늘 첫 번째" in phone.words() and "1 / 5" in phone.words()
     await phone.tap("🤔")
     assert "바꿨어요" in phone.words()
     assert "3 / 5" in phone.words()  # straight back to where the worker was
@@ -276,3 +276,86 @@ async def test_each_picture_is_uploaded_once_and_then_reused_by_file_id(
         cursor = await conn.execute("SELECT count(*) FROM media WHERE tg_file_id IS NULL")
         row = await cursor.fetchone()
     assert row is not None and row[0] == 0
+
+
+async def test_the_last_answer_of_the_day_can_still_be_changed_from_the_thank_you(
+    harness: Harness,
+) -> None:
+    phone = await ready(harness, 2)
+    await phone.tap("▶️")
+    await phone.tap("🐶 Dog")
+    await phone.tap("🐶 Dog")
+    assert "2개" in phone.words()
+    await phone.tap("↩️")
+    assert "2 / 2" in phone.words() and "✅ 🐶 Dog" in phone.buttons()
+    await phone.tap("🐱 Cat")
+    assert "바꿨어요" in phone.words() and "2개" in phone.words()
+    assert [choice for *_, choice, _ in await answers(harness)] == [0, 1]
+
+
+async def test_tapping_the_saved_answer_again_keeps_it_and_says_so(harness: Harness) -> None:
+    phone = await ready(harness, 3)
+    await phone.tap("▶️")
+    await phone.tap("🐶 Dog")
+    await phone.tap("↩️")
+    await phone.tap("✅ 🐶 Dog")
+    assert "그대로 두었어요" in phone.words() and "바꿨어요" not in phone.words()
+    async with harness.store.db.read() as conn:
+        cursor = await conn.execute("SELECT changed_at FROM answers")
+        assert [tuple(row) for row in await cursor.fetchall()] == [(None,)]
+
+
+async def test_a_break_taken_while_looking_back_resumes_at_that_answer(harness: Harness) -> None:
+    phone = await ready(harness, 4)
+    await phone.tap("▶️")
+    await phone.tap("🐶 Dog")
+    await phone.tap("🐱 Cat")
+    await phone.tap("↩️")
+    await phone.tap("↩️")
+    await phone.tap("☕")
+    await phone.tap("▶️ 다시 하기")
+    assert "1 / 4" in phone.words() and "✅ 🐶 Dog" in phone.buttons()
+    await phone.tap("🐶 Dog")
+    assert "3 / 4" in phone.words()
+
+
+async def test_the_next_day_starts_fresh_from_the_thank_you_button(harness: Harness) -> None:
+    await harness.pictures(await harness.project(), 5)
+    phone = await joined(harness)
+    async with harness.store.uow() as repo:
+        await repo.conn.execute("UPDATE workers SET batch_size = 2")
+    await phone.tap("▶️")
+    await phone.tap("🐶 Dog")
+    await phone.tap("🐶 Dog")
+    await phone.tap("▶️")
+    assert "오늘 할 일은 다 했어요" in phone.words()
+    harness.clock.advance(days=1)
+    await phone.tap("▶️")
+    assert "1 / 2" in phone.words()
+
+
+async def test_only_the_newest_message_has_buttons(harness: Harness) -> None:
+    phone = await ready(harness, 3)
+    await phone.tap("▶️")
+    await phone.send("/start")
+    await phone.send("hello?")
+    await phone.tap("🐶 Dog")
+    await phone.tap("☕")
+    await phone.send("/start")
+    with_buttons = harness.telegram.with_buttons(111)
+    assert with_buttons == [phone.screen]
+    assert "다시 만나서" in phone.words() and phone.buttons() == ["▶️ 다시 하기"]
+
+
+async def test_a_picture_id_telegram_no_longer_knows_is_uploaded_again(harness: Harness) -> None:
+    phone = await ready(harness, 3)
+    async with harness.store.uow() as repo:
+        await repo.conn.execute("UPDATE media SET tg_file_id = 'AgACforgotten'")
+    await phone.tap("▶️")
+    assert "photo" in phone.screen and "1 / 3" in phone.words()
+    await phone.tap("🐶 Dog")
+    assert "2 / 3" in phone.words()
+    async with harness.store.db.read() as conn:
+        cursor = await conn.execute("SELECT count(*) FROM media WHERE tg_file_id LIKE 'AgACforg%'")
+        row = await cursor.fetchone()
+    assert row is not None and row[0] == 1  # the third picture was never shown yet

@@ -150,16 +150,21 @@ async def cmd_invite_worker(args: argparse.Namespace, config: Config) -> int:
                     "I don't know the bot's username yet: run `haru run` once, or set "
                     "HARU_BOT_USERNAME."
                 )
-            worker, code = await invite_worker(
+            invite = await invite_worker(
                 repo, args.name, args.project, datetime.now(UTC), args.days
             )
     finally:
         await store.db.close()
-    print(f"https://t.me/{username}?start={code}")
-    print(
-        f"For {worker.name}: one use, valid for {args.days} days. Open it on the worker's phone.",
-        file=sys.stderr,
-    )
+    print(f"https://t.me/{username}?start={invite.code}")
+    name = invite.worker.name
+    notes = [f"For {name}: one use, valid for {args.days} days. Open it on {name}'s phone."]
+    if invite.moved_from:
+        notes.append(f'{name} moved from project "{invite.moved_from}" to "{args.project}".')
+    if invite.replaces_phone:
+        notes.append(f"{name} has joined before: the phone that opens this link replaces theirs.")
+    if invite.revoked:
+        notes.append(f"{name}'s earlier unused link no longer works.")
+    print("\n".join(notes), file=sys.stderr)
     return 0
 
 

@@ -171,6 +171,14 @@ class SqlRepo:
             used_at=parse_ts(row["used_at"]), used_by=row["used_by"],
         )
 
+    async def revoke_invites(self, worker_id: int, now: datetime) -> int:
+        cursor = await self.conn.execute(
+            "UPDATE invites SET expires_at = ? WHERE worker_id = ? AND used_at IS NULL"
+            " AND expires_at > ?",
+            (ts(now), worker_id, ts(now)),
+        )
+        return cursor.rowcount
+
     async def use_invite(self, code_hash: str, tg_user_id: int, now: datetime) -> bool:
         cursor = await self.conn.execute(
             "UPDATE invites SET used_at = ?, used_by = ? WHERE code_hash = ? AND used_at IS NULL",

@@ -49,6 +49,8 @@ class InviteRepository(Protocol):
         self, code_hash: str, role: str, worker_id: int, now: datetime, expires_at: datetime
     ) -> None: ...
     async def invite(self, code_hash: str) -> Invite | None: ...
+    async def revoke_invites(self, worker_id: int, now: datetime) -> int: ...
+    async def project(self, project_id: int) -> Project: ...
     async def use_invite(self, code_hash: str, tg_user_id: int, now: datetime) -> bool: ...
 
 
@@ -77,23 +79,36 @@ def validate_days(days: int) -> int:
     return days
 
 
+@dataclass(frozen=True)
+class WorkerInvite:
+    worker: Worker
+    code: str
+    moved_from: str | None = None  # the project the worker was on before, if it changed
+    replaces_phone: bool = False  # the worker has joined before: the link moves them
+    revoked: int = 0  # earlier links of this worker that were still unused, now closed
+
+
 async def invite_worker(
     repo: InviteRepository, name: str, project_name: str, now: datetime, days: int = INVITE_DAYS
-) -> tuple[Worker, str]:
-    """Create the worker if new (or move them to the project) and a fresh invite code."""
+) -> WorkerInvite:
+    """Create the worker if new (or move them to the project) and a fresh invite code.
+    Only the newest link of a worker works: earlier unused ones are closed."""
     name = validate_worker_name(name)
     days = validate_days(days)
     project = await repo.project_by_name(project_name)
     if project is None:
         raise NotFound(f'There is no project called "{project_name}". See `haru project list`.')
     worker = await repo.worker_by_name(name)
+    moved_from = None
     if worker is None:
         worker = await repo.create_worker(name, project.id, now)
     elif worker.project_id != project.id:
+        moved_from = (await repo.project(worker.project_id)).name
         await repo.move_worker(worker.id, project.id)
+    revoked = await repo.revoke_invites(worker.id, now)
     code = new_code()
     await repo.create_invite(hash_code(code), "worker", worker.id, now, now + timedelta(days=days))
-    return worker, code
+    return WorkerInvite(worker, code, moved_from, worker.tg_user_id is not None, revoked)
 
 
 async def join(

@@ -116,8 +116,8 @@ class Harness:
 
     async def invite(self, name: str, project: str = "animals", days: int = 14) -> str:
         async with self.store.uow() as repo:
-            _, code = await invite_worker(repo, name, project, self.clock(), days)
-        return code
+            invite = await invite_worker(repo, name, project, self.clock(), days)
+        return invite.code
 
 
 class Phone:

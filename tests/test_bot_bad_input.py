@@ -168,3 +168,14 @@ async def test_typed_text_and_unknown_commands_get_a_gentle_pointer(harness: Har
         assert phone.words().startswith("아래 버튼을 눌러서 답해 주세요.")
         assert "1 / 3" in phone.words() and phone.buttons()[0] == "🐶 Dog"
     assert await answers(harness) == []
+
+
+async def test_only_the_newest_invite_of_a_worker_works(harness: Harness) -> None:
+    await harness.project()
+    first = await harness.invite("민지")
+    second = await harness.invite("민지")
+    phone = harness.phone(111)
+    await phone.join(first)
+    assert "새 링크" in phone.words()
+    await phone.join(second)
+    assert "반가워요" in phone.words()

@@ -133,8 +133,13 @@ def test_invite_prints_a_deep_link_without_the_network(
     # Only a hash of the code is stored; two invites never share a code.
     assert rows(env, f"SELECT count(*) FROM invites WHERE code_hash = '{code}'") == [(0,)]
     assert main(["invite", "worker", "민지", "--project", "animals"]) == 0
-    assert capsys.readouterr().out.strip() != link
+    again = capsys.readouterr()
+    assert again.out.strip() != link and "earlier unused link no longer works" in again.err
     assert rows(env, "SELECT count(*) FROM workers") == [(1,)]
+    assert main(["project", "create", "other", "--question", "Q?", "--choice", "🙂 Good",
+                 "--choice", "🙁 Bad"]) == 0
+    assert main(["invite", "worker", "민지", "--project", "other"]) == 0
+    assert 'moved from project "animals" to "other"' in capsys.readouterr().err
 
 
 def test_invite_uses_the_username_haru_run_learned(

@@ -97,7 +97,7 @@ _WORKER_SCRIPT = textwrap.dedent("""
         now = datetime.now(UTC)
         async with store.uow() as repo:
             project = await repo.create_project("p", "Q?", ("🐶 Dog", "🐱 Cat"), 3, now)
-            worker, _ = await invite_worker(repo, "w", "p", now)
+            worker = (await invite_worker(repo, "w", "p", now)).worker
         await SqlItemSink(store).add_items(
             project.id, [PreparedText(f"s{i}", f"k{i}", "x") for i in range(5)])
         service = LabelingService(store.uow)

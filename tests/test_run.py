@@ -29,6 +29,7 @@ class BotApi(ThreadingHTTPServer):
         self.updates: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.next_message = 1
+        self.refuse_token = False
 
     def wait_for(self, method: str, timeout: float = 20.0, **match: Any) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -59,6 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
         prefix, _, method = self.path.rpartition("/")
         with self.server.lock:
             self.server.calls.append((prefix, method, params))
+        if self.server.refuse_token:
+            self._send(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+            return
         self._reply(self._answer(method, params))
 
     def _answer(self, method: str, params: dict[str, Any]) -> Any:
@@ -81,8 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _reply(self, result: Any) -> None:
-        data = json.dumps({"ok": True, "result": result}).encode()
-        self.send_response(200)
+        self._send(200, {"ok": True, "result": result})
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -139,3 +146,47 @@ def test_haru_run_talks_to_the_server_in_haru_api_url_and_stops_cleanly_on_ctrl_
     assert TOKEN not in out + err
     prefixes = {prefix for prefix, _, _ in api.calls}
     assert prefixes == {f"/bot{TOKEN}"}
+
+
+def run_env(tmp_path: Path, api_url: str) -> dict[str, str]:
+    env = {**os.environ, "HARU_DB": str(tmp_path / "haru.db"), "TELEGRAM_BOT_TOKEN": TOKEN,
+           "HARU_API_URL": api_url}
+    env.pop("HARU_BOT_USERNAME", None)
+    return env
+
+
+def test_a_token_telegram_refuses_is_one_line_and_a_non_zero_exit(
+    api: BotApi, tmp_path: Path
+) -> None:
+    api.refuse_token = True
+    done = haru(["run"], run_env(tmp_path, f"http://127.0.0.1:{api.server_address[1]}"))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and TOKEN not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("haru: Telegram did not accept")
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8081", "ftp://x", "https://", "http://h/?a=1"])
+def test_a_malformed_api_url_is_refused_at_once(tmp_path: Path, url: str) -> None:
+    done = haru(["run"], run_env(tmp_path, url))
+    assert done.returncode == 2 and "HARU_API_URL" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_bot_api_out_of_reach_is_retried_and_said_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], text=True,
+                           env=run_env(tmp_path, f"http://127.0.0.1:{port}"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(4)
+        bot.send_signal(signal.SIGINT)
+        _, err = bot.communicate(timeout=30)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+    assert "The Bot API did not answer; trying again." in err
+    assert TOKEN not in err

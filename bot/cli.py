@@ -116,16 +116,17 @@ def _no_project(name: str) -> NotFound:
 
 async def cmd_import(args: argparse.Namespace, config: Config) -> int:
     from bot.progress import TerminalProgress, format_report
-    from tasks.importing import import_path
+    from tasks.importing import check_kind, import_path
 
     store = await _open(config, create=False)
     if store is None:
         raise _no_project(args.project)
     try:
-        async with store.uow() as repo:
+        async with store.reader() as repo:
             project = await repo.project_by_name(args.project)
-        if project is None:
-            raise _no_project(args.project)
+            if project is None:
+                raise _no_project(args.project)
+            check_kind(project.name, await repo.item_kinds(project.id), args.path)
         with TerminalProgress(sys.stderr) as progress:
             report = await import_path(
                 SqlItemSink(store), project.id, args.path, progress=progress

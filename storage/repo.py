@@ -100,6 +100,10 @@ class SqlRepo:
         )
         return await self.project(int(cursor.lastrowid or 0))
 
+    async def item_kinds(self, project_id: int) -> set[ItemKind]:
+        rows = await self._all("SELECT DISTINCT kind FROM items WHERE project_id = ?", project_id)
+        return {ItemKind(row[0]) for row in rows}
+
     async def count_items(self, project_id: int) -> int:
         row = await self._one("SELECT count(*) FROM items WHERE project_id = ?", project_id)
         return int(row[0]) if row else 0

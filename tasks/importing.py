@@ -43,9 +43,22 @@ from tasks.model import ItemKind
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "MAX_ENTRY_BYTES", "MAX_PIXELS", "MAX_ROWS", "MAX_SIDE", "MAX_TEXT_CHARS", "ImportReport",
-    "ItemSink", "PreparedImage", "PreparedItem", "PreparedText", "Rejected", "import_path",
-    "prepare_image", "read_texts",
+    "MAX_ENTRY_BYTES",
+    "MAX_PIXELS",
+    "MAX_ROWS",
+    "MAX_SIDE",
+    "MAX_TEXT_CHARS",
+    "ImportReport",
+    "ItemSink",
+    "PreparedImage",
+    "PreparedItem",
+    "PreparedText",
+    "Rejected",
+    "check_kind",
+    "import_path",
+    "kind_of",
+    "prepare_image",
+    "read_texts",
 ]
 
 MAX_TEXT_CHARS = 1000
@@ -321,6 +334,24 @@ def _rejected(source: str, reason: str) -> _Outcome:
 
 
 # ---- the import ---------------------------------------------------------------------------
+
+
+def kind_of(path: Path) -> ItemKind:
+    """What a path would bring in: sentences from .csv / .jsonl, pictures from anything else."""
+    return ItemKind.TEXT if path.suffix.lower() in _TEXT_SUFFIXES else ItemKind.IMAGE
+
+
+def check_kind(project_name: str, present: set[ItemKind], path: Path) -> None:
+    """A project holds pictures or sentences, not both: one screen shape for the worker, and
+    one edit per answer."""
+    incoming = kind_of(path)
+    if present and incoming not in present:
+        held = "pictures" if ItemKind.IMAGE in present else "sentences"
+        brought = "pictures" if incoming is ItemKind.IMAGE else "sentences"
+        raise InvalidInput(
+            f'Project "{project_name}" holds {held}; put {brought} in a project of their own '
+            "(haru project create)."
+        )
 
 
 async def import_path(

@@ -17,6 +17,11 @@ DEFAULT_OVERLAP = 3
 RESERVED_EMOJI = {"🤔", "↩", "☕", "🙋", "▶", "✅", "🎉", "👀", "🔊", "🗑", "⏭", "📚"}
 
 _NAME = re.compile(r"^[\w][\w.-]{0,39}$")
+_KEYCAP = re.compile("^[0-9#*]\ufe0f?\u20e3")  # 1️⃣, #️⃣: a digit, then the keycap mark
+# Yes/no buttons invite an automatic "yes" (UX.md): the options must be named.
+_YES_NO = {
+    "yes", "no", "y", "n", "ok", "o", "x", "예", "네", "응", "아니요", "아니오", "아니", "아뇨",
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ def parse_choice(raw: str) -> tuple[str, str]:
     """Split a choice like "🐶 Dog" into (emoji, words); raise InvalidInput if it is not one."""
     text = unicodedata.normalize("NFC", " ".join(raw.split()))
     hint = f'Each --choice is one emoji and one or two words, like "🐶 Dog"; got "{raw}".'
-    cut = 0
+    keycap = _KEYCAP.match(text)
+    cut = keycap.end() if keycap else 0
     while cut < len(text) and _is_emoji_char(text[cut]):
         cut += 1
     emoji, words = text[:cut], text[cut:].split()
@@ -93,6 +99,11 @@ def validate_choices(raw: list[str]) -> tuple[str, ...]:
     parsed = [parse_choice(c) for c in raw]
     emojis = [_emoji_key(e) for e, _ in parsed]
     words = [w.casefold() for _, w in parsed]
+    if any(w in _YES_NO for w in words):
+        raise InvalidInput(
+            'Name what each button means, like "🐶 Dog" and "🐱 Cat": yes/no buttons invite '
+            "an automatic yes."
+        )
     if len(set(emojis)) != len(emojis):
         raise InvalidInput("Two choices use the same emoji; give each choice its own.")
     if len(set(words)) != len(words):

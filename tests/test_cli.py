@@ -55,6 +55,8 @@ def test_the_default_overlap_is_three(env: Path) -> None:
     ["🐶 Dog", "🐶 Puppy"],  # the same emoji twice
     ["🤔 Maybe", "🐱 Cat"],  # an emoji that already means "not sure"
     ["🐶 Dog", "🐱 dog"],  # the same words twice
+    ["👍 예", "👎 아니요"],  # yes/no instead of named options
+    ["👍 Yes", "👎 No"],
 ])
 def test_a_bad_choice_is_one_clear_line_and_nothing_is_written(
     env: Path, capsys: pytest.CaptureFixture[str], choices: list[str]
@@ -115,6 +117,22 @@ def test_import_reports_imported_duplicates_and_rejected(
     assert main(["import", "animals", str(folder)]) == 0
     assert "Duplicates skipped: 3" in capsys.readouterr().out
     assert rows(env, "SELECT count(*) FROM items") == [(2,)]
+
+
+def test_pictures_and_sentences_are_not_mixed_in_one_project(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    Image.new("RGB", (50, 50), "red").save(folder / "a.jpg")
+    sentences = tmp_path / "s.csv"
+    sentences.write_text("text\nThe tea is warm.\n", encoding="utf-8")
+    assert create() == 0
+    assert main(["import", "animals", str(folder)]) == 0
+    capsys.readouterr()
+    assert main(["import", "animals", str(sentences)]) == 1
+    assert "holds pictures" in capsys.readouterr().err
+    assert rows(env, "SELECT kind, count(*) FROM items GROUP BY kind") == [("image", 1)]
 
 
 def test_invite_prints_a_deep_link_without_the_network(

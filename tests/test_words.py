@@ -84,6 +84,7 @@ def test_altered_callback_data_decodes_to_nothing(data: str | None) -> None:
     ("👍🏽 Good one", "👍🏽", "Good one"),
     ("❤️ Love", "❤️", "Love"),
     ("🧑‍🍳 Cook", "🧑‍🍳", "Cook"),
+    ("1️⃣ 하나", "1️⃣", "하나"),
 ])
 def test_a_choice_is_one_emoji_and_one_or_two_words(raw: str, emoji: str, words: str) -> None:
     assert parse_choice(raw) == (emoji, words)

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, Op, encode
 from bot.i18n import t
-from tasks.labeling import Done, Note, Screen
+from tasks.labeling import Done, Note, Screen, minutes_for
 from tasks.model import ItemKind, Mode
 from tasks.ports import NOT_SURE
 
@@ -48,6 +48,8 @@ def _note(screen: Screen) -> str | None:
     lang, choices = screen.worker.lang, screen.project.choices
     if screen.note is Note.FIRST:
         return t(lang, "note_first")
+    if screen.note is Note.BEGIN:
+        return t(lang, "note_begin", count=screen.total, minutes=minutes_for(screen.total))
     if screen.note is None or screen.note_choice is None:
         return None
     label = escape(choice_label(lang, choices, screen.note_choice))

@@ -19,6 +19,14 @@ from tasks.ports import NOT_SURE, Batch, SavedAnswer, UnitOfWork, WorkerState, W
 # An item on a worker's screen is kept from others this long; after that, if the worker left
 # it, someone else may take it (their answer is still accepted when they come back).
 HOLD = timedelta(minutes=30)
+# A starting guess for "about how long" at the start of the day (UX.md: 20 pictures, ~15 min).
+SECONDS_PER_ITEM = 45
+
+
+def minutes_for(items: int) -> int:
+    """About how long a number of items takes, rounded to a friendly number of minutes."""
+    minutes = items * SECONDS_PER_ITEM / 60
+    return max(1, round(minutes / 5) * 5 if minutes >= 10 else round(minutes))
 
 
 class Note(StrEnum):
@@ -28,6 +36,7 @@ class Note(StrEnum):
     CHANGED = "changed"  # an earlier answer was changed
     KEPT = "kept"  # an earlier answer was tapped again: nothing to change
     FIRST = "first"  # ↩️ on the first item of the day: nothing further back
+    BEGIN = "begin"  # the first item of the day: how many today, and about how long
 
 
 class Done(StrEnum):
@@ -195,6 +204,8 @@ class _Loop:
             frontier = await self.repo.next_item(self.worker, self.project, self.now)
             if frontier is None:
                 return await self.finish(Done.FINISHED, answered, note, note_choice, batch.id)
+        if answered == 0 and note is None:
+            note = Note.BEGIN
         await self.save(
             mode=Mode.WORK, batch_id=batch.id, item_id=frontier, frontier_id=frontier,
             frontier_shown=shown or self.now, hold_until=self.now + HOLD,

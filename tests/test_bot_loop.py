@@ -46,6 +46,7 @@ async def test_each_item_shows_question_progress_answers_not_sure_and_controls(
     await phone.tap("▶️")
     assert "photo" in phone.screen
     words = phone.words()
+    assert words.startswith("오늘은 3개예요. 2분쯤 걸려요.")
     assert "What animal is this?" in words
     assert "1 / 3  ■■■□□□□□□□" in words
     rows = phone.screen["reply_markup"]["inline_keyboard"]

@@ -11,6 +11,7 @@ from bot.callbacks import MAX_BYTES, Action, Op, decode, encode
 from bot.i18n import LANGUAGES, catalog, language_for, t
 from bot.views import progress_bar
 from tasks.errors import InvalidInput
+from tasks.labeling import minutes_for
 from tasks.ports import NOT_SURE
 from tasks.projects import parse_choice
 
@@ -95,3 +96,10 @@ def test_a_choice_is_one_emoji_and_one_or_two_words(raw: str, emoji: str, words:
 def test_a_choice_that_is_not_one_emoji_and_few_words_is_refused(raw: str) -> None:
     with pytest.raises(InvalidInput):
         parse_choice(raw)
+
+
+@pytest.mark.parametrize(("items", "minutes"), [(1, 1), (3, 2), (10, 8), (20, 15), (40, 30)])
+def test_the_start_of_the_day_says_about_how_long_in_friendly_minutes(
+    items: int, minutes: int
+) -> None:
+    assert minutes_for(items) == minutes

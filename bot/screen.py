@@ -31,7 +31,7 @@ async def _photo(haru: Haru, media_id: int | None) -> tuple[Photo, bool]:
     if media_id is None:
         return None, False
     async with haru.store.reader() as repo:
-        file_id, _ = await repo.media(media_id)
+        file_id = await repo.file_id(media_id)
         if file_id:
             return file_id, False
         return await repo.media_bytes(media_id), True

@@ -324,14 +324,12 @@ class SqlRepo:
 
     # --- media and meta -----------------------------------------------------------------
 
-    async def media(self, media_id: int) -> tuple[str | None, int]:
-        """The Telegram file_id of a picture if it was uploaded before, and its size in bytes."""
-        row = await self._one(
-            "SELECT tg_file_id, length(data) FROM media WHERE id = ?", media_id
-        )
+    async def file_id(self, media_id: int) -> str | None:
+        """The Telegram file_id of a picture, once it has been uploaded."""
+        row = await self._one("SELECT tg_file_id FROM media WHERE id = ?", media_id)
         if row is None:
             raise NotFound(f"There is no picture with id {media_id}.")
-        return row[0], int(row[1])
+        return str(row[0]) if row[0] else None
 
     async def media_bytes(self, media_id: int) -> bytes:
         row = await self._one("SELECT data FROM media WHERE id = ?", media_id)

@@ -34,7 +34,8 @@ class Config:
             raise ConfigError(f"HARU_BOT_USERNAME is not a Telegram bot username: {username!r}")
         api_url = (env.get("HARU_API_URL") or DEFAULT_API_URL).strip().rstrip("/")
         parts = urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        bad = parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+        if bad or any(c.isspace() for c in api_url):
             raise ConfigError(
                 f"HARU_API_URL must look like https://api.telegram.org or "
                 f"http://localhost:8081; got {api_url!r}"

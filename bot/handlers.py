@@ -54,17 +54,13 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lang = language_for(user.language_code)
         async with haru.store.uow() as repo:
             result = await join(repo, code, user.id, message.chat_id, lang, haru.clock())
-        outcome, worker = result.outcome, result.worker
+        outcome, worker = result.outcome, result.worker or await _worker(haru, user)
     if worker is None:  # a stranger, or a link that does not work: one short line
         await _stranger(haru, update, "stranger" if code is None else "invite_invalid")
         return
-    if outcome is JoinOutcome.INVALID:
-        await message.reply_text(t(worker.lang, "invite_invalid"))
-        return
-    if outcome is JoinOutcome.OTHER:
-        await message.reply_text(t(worker.lang, "invite_other", name=worker.name))
-        return
-    key = "welcome" if outcome is JoinOutcome.JOINED else "welcome_back"
+    # A worker always gets their screen back, below a line about what happened.
+    key = {JoinOutcome.JOINED: "welcome", JoinOutcome.ALREADY: "welcome_back",
+           JoinOutcome.OTHER: "invite_other", JoinOutcome.INVALID: "link_unusable"}[outcome]
     await _redraw(haru, context, worker, t(worker.lang, key, name=escape(worker.name)),
                   message.chat_id)
 

@@ -222,6 +222,19 @@ class SqlRepo:
             ),
         )
 
+    async def reset_screen(self, worker_id: int, *, keep_work: bool) -> None:
+        """Forget the message the screen was drawn on (a new phone), and unless `keep_work`
+        also the item in hand (a new project). Old buttons stop counting either way."""
+        work = "" if keep_work else (
+            ", mode = 'idle', batch_id = NULL, item_id = NULL, frontier_id = NULL,"
+            " frontier_shown = NULL, hold_until = NULL"
+        )
+        await self.conn.execute(
+            "UPDATE worker_state SET seq = seq + 1, message_id = NULL, message_kind = NULL"
+            f"{work} WHERE worker_id = ?",
+            (worker_id,),
+        )
+
     async def set_message(self, worker_id: int, message_id: int, kind: str) -> None:
         await self.conn.execute(
             "UPDATE worker_state SET message_id = ?, message_kind = ? WHERE worker_id = ?",
@@ -250,6 +263,10 @@ class SqlRepo:
         batch = await self.batch(worker_id, day)
         assert batch is not None
         return batch
+
+    async def resize_batch(self, batch_id: int, size: int) -> Batch:
+        await self.conn.execute("UPDATE batches SET size = ? WHERE id = ?", (size, batch_id))
+        return await self.batch_by_id(batch_id)
 
     async def batch_answers(self, batch_id: int) -> Sequence[SavedAnswer]:
         rows = await self._all(

@@ -42,7 +42,8 @@ class Note(StrEnum):
 class Done(StrEnum):
     """Why there is no item on the screen."""
 
-    FINISHED = "finished"  # the batch is complete, or nothing more is left today
+    FINISHED = "finished"  # today's work is complete
+    NO_MORE = "no_more"  # nothing more is free right now, before the day's work was complete
     ALREADY = "already"  # ▶️ after today's work was finished
     NOTHING = "nothing"  # there is no work at all for this worker right now
 
@@ -70,6 +71,12 @@ class Stale:
     """The tap was on an old screen or repeated; nothing was changed."""
 
     already_saved: bool
+
+
+def _why_done(answered: int, batch: Batch) -> Done:
+    if answered >= batch.size:
+        return Done.FINISHED
+    return Done.NO_MORE if answered else Done.NOTHING
 
 
 def local_day(worker: Worker, now: datetime) -> str:
@@ -106,9 +113,10 @@ class LabelingService:
             loop = await _Loop.load(repo, worker_id, now)
             if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW)):
                 return stale
-            if choice != NOT_SURE and not 0 <= choice < len(loop.project.choices):
+            shown = await loop.shown(item_id)
+            if choice != NOT_SURE and not 0 <= choice < len(shown["project"].choices):
                 return Stale(already_saved=False)
-            return await loop.answer(choice)
+            return await loop.answer(choice, shown["project"])
 
     async def back(self, worker_id: int, seq: int, item_id: int, now: datetime) -> Screen | Stale:
         """↩️: the answer before the one on screen, to look at or change; also from 🎉."""
@@ -172,6 +180,32 @@ class _Loop:
                 batch = await self.repo.create_batch(self.worker.id, day, size, self.now)
         return batch
 
+    async def shown(self, item_id: int) -> dict[str, Any]:
+        """An item with the project it belongs to: its question and buttons are that
+        project's, even if the worker has since been moved to another."""
+        item = await self.repo.item(item_id)
+        same = item.project_id == self.project.id
+        project = self.project if same else await self.repo.project(item.project_id)
+        return {"item": item, "project": project}
+
+    async def keeps(self, frontier: int | None) -> bool:
+        """Whether the worker may still answer the item kept for them: not answered yet, and
+        not filled by others while it was let go (☕) or while they were moved elsewhere."""
+        return frontier is not None and (
+            await self.repo.answer(frontier, self.worker.id) is None
+            and await self.repo.has_room(frontier, self.worker, self.project, self.now)
+        )
+
+    async def grow(self, batch: Batch, answered: int) -> Batch:
+        """A day made small because items were held by others, or not yet imported, grows
+        (up to the batch size) when more work is there: paid work is never turned away."""
+        if answered < batch.size or batch.size >= self.worker.batch_size:
+            return batch
+        more = await self.repo.count_available(
+            self.worker, self.project, self.now, self.worker.batch_size - answered
+        )
+        return await self.repo.resize_batch(batch.id, answered + more) if more else batch
+
     async def start(self) -> Screen:
         state = self.state
         if state.mode is Mode.BREAK and state.item_id not in (None, state.frontier_id):
@@ -185,25 +219,23 @@ class _Loop:
         if batch is None:
             return await self.finish(Done.NOTHING, 0, batch_id=None)
         answered = len(await self.repo.batch_answers(batch.id))
+        batch = await self.grow(batch, answered)
         if answered >= batch.size:
             return await self.finish(Done.ALREADY, answered, batch_id=batch.id)
-        frontier = state.frontier_id
-        if frontier is not None and (
-            await self.repo.answer(frontier, self.worker.id) is not None
-            or not await self.repo.has_room(frontier, self.worker, self.project, self.now)
-        ):
-            frontier = None
-        return await self.show_frontier(batch, answered, frontier)
+        return await self.show_frontier(batch, answered, state.frontier_id)
 
     async def show_frontier(
         self, batch: Batch, answered: int, frontier: int | None, note: Note | None = None,
         note_choice: int | None = None,
     ) -> Screen:
         shown = self.state.frontier_shown if frontier == self.state.frontier_id else None
+        if not await self.keeps(frontier):
+            frontier = None
         if frontier is None:
             frontier = await self.repo.next_item(self.worker, self.project, self.now)
             if frontier is None:
-                return await self.finish(Done.FINISHED, answered, note, note_choice, batch.id)
+                done = _why_done(answered, batch)
+                return await self.finish(done, answered, note, note_choice, batch.id)
         if answered == 0 and note is None:
             note = Note.BEGIN
         await self.save(
@@ -211,7 +243,7 @@ class _Loop:
             frontier_shown=shown or self.now, hold_until=self.now + HOLD,
         )
         return self.screen(
-            Mode.WORK, item=await self.repo.item(frontier), position=answered + 1,
+            Mode.WORK, **await self.shown(frontier), position=answered + 1,
             total=max(batch.size, answered + 1), note=note, note_choice=note_choice,
         )
 
@@ -226,7 +258,7 @@ class _Loop:
             Mode.DONE, done=done, done_today=answered, note=note, note_choice=note_choice
         )
 
-    async def answer(self, choice: int) -> Screen:
+    async def answer(self, choice: int, project: Project) -> Screen:
         item_id = self.state.item_id
         assert item_id is not None
         if self.state.mode is Mode.REVIEW:
@@ -241,12 +273,14 @@ class _Loop:
             await self.repo.add_answer(
                 item_id, self.worker.id, batch.id, choice,
                 shown_at=self.state.frontier_shown or self.now, answered_at=self.now,
-                overlap=self.project.overlap,
+                overlap=project.overlap,
             )
             note, frontier = Note.SAVED, None
         answered = len(await self.repo.batch_answers(batch.id))
-        if frontier is None and answered >= batch.size:
-            return await self.finish(Done.FINISHED, answered, note, choice, batch.id)
+        if frontier is None:
+            batch = await self.grow(batch, answered)
+            if answered >= batch.size:
+                return await self.finish(Done.FINISHED, answered, note, choice, batch.id)
         return await self.show_frontier(batch, answered, frontier, note, choice)
 
     async def back(self) -> Screen:
@@ -264,10 +298,14 @@ class _Loop:
     async def review(self, batch: Batch, history: list[SavedAnswer], index: int) -> Screen:
         """Show the answer at `index` of today's, with what was saved, ready to change."""
         answer = history[index]
-        hold = self.now + HOLD if self.state.frontier_id is not None else None
-        await self.save(mode=Mode.REVIEW, item_id=answer.item_id, hold_until=hold)
+        # The item kept for later stays held while looking back, if it is still free.
+        frontier = self.state.frontier_id if await self.keeps(self.state.frontier_id) else None
+        hold = self.now + HOLD if frontier is not None else None
+        await self.save(
+            mode=Mode.REVIEW, item_id=answer.item_id, frontier_id=frontier, hold_until=hold
+        )
         return self.screen(
-            Mode.REVIEW, item=await self.repo.item(answer.item_id), position=index + 1,
+            Mode.REVIEW, **await self.shown(answer.item_id), position=index + 1,
             total=max(batch.size, len(history)), saved=answer.choice,
         )
 
@@ -291,22 +329,23 @@ class _Loop:
         ids = [a.item_id for a in history]
         if state.mode is Mode.WORK and state.item_id is not None:
             return self.screen(
-                Mode.WORK, item=await self.repo.item(state.item_id), position=len(ids) + 1,
+                Mode.WORK, **await self.shown(state.item_id), position=len(ids) + 1,
                 total=max(batch.size, len(ids) + 1),
             )
         if state.mode is Mode.REVIEW and state.item_id in ids:
             here = ids.index(state.item_id)
             return self.screen(
-                Mode.REVIEW, item=await self.repo.item(history[here].item_id),
-                position=here + 1, total=max(batch.size, len(ids)), saved=history[here].choice,
+                Mode.REVIEW, **await self.shown(state.item_id), position=here + 1,
+                total=max(batch.size, len(ids)), saved=history[here].choice,
             )
         if state.mode is Mode.DONE:
-            return self.screen(Mode.DONE, done=Done.FINISHED, done_today=len(ids))
+            return self.screen(Mode.DONE, done=_why_done(len(ids), batch), done_today=len(ids))
         return self.screen(state.mode)
 
     def screen(self, mode: Mode, **fields: Any) -> Screen:
+        fields.setdefault("project", self.project)
         return Screen(
-            mode, self.state.seq, self.worker, self.project, message_id=self.state.message_id,
+            mode, self.state.seq, self.worker, message_id=self.state.message_id,
             message_kind=self.state.message_kind, **fields,
         )
 

@@ -20,7 +20,9 @@ _NAME = re.compile(r"^[\w][\w.-]{0,39}$")
 _KEYCAP = re.compile("^[0-9#*]\ufe0f?\u20e3")  # 1️⃣, #️⃣: a digit, then the keycap mark
 # Yes/no buttons invite an automatic "yes" (UX.md): the options must be named.
 _YES_NO = {
-    "yes", "no", "y", "n", "ok", "o", "x", "예", "네", "응", "아니요", "아니오", "아니", "아뇨",
+    "yes", "no", "y", "n", "ok", "o", "x", "true", "false", "correct", "wrong", "incorrect",
+    "예", "네", "응", "아니요", "아니오", "아니", "아뇨", "아니에요", "맞아요", "틀려요", "맞음",
+    "틀림", "맞다", "틀리다",
 }
 
 

@@ -50,6 +50,7 @@ class InviteRepository(Protocol):
     ) -> None: ...
     async def invite(self, code_hash: str) -> Invite | None: ...
     async def revoke_invites(self, worker_id: int, now: datetime) -> int: ...
+    async def reset_screen(self, worker_id: int, *, keep_work: bool) -> None: ...
     async def project(self, project_id: int) -> Project: ...
     async def use_invite(self, code_hash: str, tg_user_id: int, now: datetime) -> bool: ...
 
@@ -105,6 +106,8 @@ async def invite_worker(
     elif worker.project_id != project.id:
         moved_from = (await repo.project(worker.project_id)).name
         await repo.move_worker(worker.id, project.id)
+        # What is on their screen belongs to the old project: those buttons stop counting.
+        await repo.reset_screen(worker.id, keep_work=False)
     revoked = await repo.revoke_invites(worker.id, now)
     code = new_code()
     await repo.create_invite(hash_code(code), "worker", worker.id, now, now + timedelta(days=days))
@@ -123,6 +126,7 @@ async def join(
     if invite is None:
         return JoinResult(JoinOutcome.INVALID)
     if current is not None and current.id == invite.worker_id:
+        await repo.use_invite(code_hash, tg_user_id, now)  # nobody else can take it now
         return JoinResult(JoinOutcome.ALREADY, current)
     if invite.used_at is not None or invite.expires_at <= now:
         return JoinResult(JoinOutcome.INVALID)
@@ -130,6 +134,8 @@ async def join(
         return JoinResult(JoinOutcome.OTHER, current)
     if not await repo.use_invite(code_hash, tg_user_id, now):
         return JoinResult(JoinOutcome.INVALID)
-    # A new invite for a worker who changed phones moves them to the new account.
+    # A new invite for a worker who changed phones moves them to the new account; the old
+    # chat's messages are not this chat's, so the screen is drawn anew here.
     await repo.bind_worker(invite.worker_id, tg_user_id, chat_id, lang, now)
+    await repo.reset_screen(invite.worker_id, keep_work=True)
     return JoinResult(JoinOutcome.JOINED, await repo.worker(invite.worker_id))

@@ -179,3 +179,62 @@ async def test_only_the_newest_invite_of_a_worker_works(harness: Harness) -> Non
     assert "새 링크" in phone.words()
     await phone.join(second)
     assert "반가워요" in phone.words()
+
+
+async def test_a_worker_opening_their_own_new_link_uses_it_up(harness: Harness) -> None:
+    await harness.project()
+    phone = await joined(harness, 111, "민지")
+    code = await harness.invite("민지")
+    await phone.join(code)
+    assert "다시 만나서" in phone.words()
+    other = harness.phone(222, "Eve")
+    await other.join(code)
+    async with harness.store.uow() as repo:
+        worker = await repo.worker_by_name("민지")
+    assert worker is not None and worker.tg_user_id == 111
+
+
+async def test_a_worker_with_a_dead_link_gets_their_screen_back(harness: Harness) -> None:
+    phone = await ready(harness, 3)
+    await phone.tap("▶️")
+    await phone.join("A" * 22)
+    assert phone.words().startswith("이 링크는 쓸 수 없어요")
+    assert "1 / 3" in phone.words() and phone.buttons()[0] == "🐶 Dog"
+    assert len(harness.telegram.with_buttons(111)) == 1
+
+
+async def test_a_worker_moved_to_another_project_mid_item_cannot_answer_the_old_screen(
+    harness: Harness,
+) -> None:
+    phone = await ready(harness, 3)
+    mood = await harness.project("mood", ("😊 Good", "😞 Bad"), question="How is it?")
+    await harness.sentences(mood, ["The tea is warm."])
+    await phone.tap("▶️")
+    old = phone.screen
+    await harness.invite("민지", "mood")
+    await phone.tap("🐱 Cat", old)
+    assert await answers(harness) == []
+    await phone.send("/start")
+    await phone.tap("▶️")
+    assert "The tea is warm." in phone.words() and "😊 Good" in phone.buttons()
+    await phone.tap("😞 Bad")
+    assert [(choice, ns) for *_, choice, ns in await answers(harness)] == [(1, 0)]
+
+
+async def test_a_worker_on_a_new_phone_continues_there_and_the_old_phone_is_refused(
+    harness: Harness,
+) -> None:
+    phone = await ready(harness, 3)
+    await phone.tap("▶️")
+    await phone.tap("🐶 Dog")
+    old = phone.screen
+    new_phone = harness.phone(112)
+    await new_phone.join(await harness.invite("민지"))
+    assert "반가워요" in new_phone.words() and "2 / 3" in new_phone.words()
+    before = len(harness.telegram.calls)
+    await phone.tap("🐱 Cat", old)
+    assert harness.telegram.methods(before) == ["answerCallbackQuery"]
+    assert len(await answers(harness)) == 1
+    await new_phone.tap("🐱 Cat")
+    assert "3 / 3" in new_phone.words()
+    assert all(c.params.get("chat_id") in (None, 112) for c in harness.telegram.calls[before:])

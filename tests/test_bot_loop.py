@@ -360,3 +360,48 @@ async def test_a_picture_id_telegram_no_longer_knows_is_uploaded_again(harness: 
         cursor = await conn.execute("SELECT count(*) FROM media WHERE tg_file_id LIKE 'AgACforg%'")
         row = await cursor.fetchone()
     assert row is not None and row[0] == 1  # the third picture was never shown yet
+
+
+async def test_an_item_let_go_during_a_break_is_not_answered_beyond_its_overlap(
+    harness: Harness,
+) -> None:
+    await harness.pictures(await harness.project(overlap=2), 3)
+    a = await joined(harness, 111, "A")
+    b = await joined(harness, 222, "B")
+    c = await joined(harness, 333, "C")
+    await a.tap("▶️")
+    await a.tap("🐶 Dog")  # item 1; item 2 is now kept for A
+    await a.tap("↩️")
+    await a.tap("☕")  # lets item 2 go
+    await b.tap("▶️")
+    await b.tap("🐶 Dog")
+    await b.tap("🐶 Dog")  # B: items 1 and 2
+    await c.tap("▶️")
+    await c.tap("🐶 Dog")  # C: item 2 (item 1 is full), so item 2 is full now
+    await a.tap("▶️ 다시 하기")
+    assert "✅ 🐶 Dog" in a.buttons()  # back on item 1, as A left it
+    await a.tap("🐶 Dog")  # kept; item 2 is full now, and item 3 is held by B and C
+    assert "지금은 할 일이 더 없어요" in a.words()
+    async with harness.store.db.read() as conn:
+        cursor = await conn.execute("SELECT item_id, count(*) FROM answers GROUP BY item_id")
+        counts = dict(tuple(row) for row in await cursor.fetchall())  # type: ignore[misc]
+    assert max(counts.values()) == 2
+
+
+async def test_a_day_made_small_grows_when_more_work_arrives(harness: Harness) -> None:
+    project = await harness.project(overlap=1)
+    await harness.pictures(project, 2)
+    a = await joined(harness, 111, "A")
+    b = await joined(harness, 222, "B")
+    await a.tap("▶️")
+    await a.tap("🐶 Dog")  # A holds item 2 now, so nothing is free for B
+    await b.tap("▶️")
+    assert "지금은 할 일이 없어요" in b.words()
+    await a.tap("☕")
+    await b.tap("▶️")
+    assert "1 / 1" in b.words()
+    await b.tap("🐶 Dog")
+    assert "1개" in b.words()
+    await harness.pictures(project, 6)  # 4 new pictures (the first 2 are duplicates)
+    await b.tap("▶️")
+    assert "2 / 5" in b.words()

@@ -57,6 +57,7 @@ def test_the_default_overlap_is_three(env: Path) -> None:
     ["🐶 Dog", "🐱 dog"],  # the same words twice
     ["👍 예", "👎 아니요"],  # yes/no instead of named options
     ["👍 Yes", "👎 No"],
+    ["👍 맞아요", "👎 틀려요"],
 ])
 def test_a_bad_choice_is_one_clear_line_and_nothing_is_written(
     env: Path, capsys: pytest.CaptureFixture[str], choices: list[str]

@@ -165,7 +165,8 @@ def test_a_token_telegram_refuses_is_one_line_and_a_non_zero_exit(
     assert done.stderr.strip().splitlines()[-1].startswith("haru: Telegram did not accept")
 
 
-@pytest.mark.parametrize("url", ["127.0.0.1:8081", "ftp://x", "https://", "http://h/?a=1"])
+@pytest.mark.parametrize("url", ["127.0.0.1:8081", "ftp://x", "https://", "http://h/?a=1",
+                                 "http:// x"])
 def test_a_malformed_api_url_is_refused_at_once(tmp_path: Path, url: str) -> None:
     done = haru(["run"], run_env(tmp_path, url))
     assert done.returncode == 2 and "HARU_API_URL" in done.stderr

@@ -339,6 +339,8 @@ class _Loop:
                 total=max(batch.size, len(ids)), saved=history[here].choice,
             )
         if state.mode is Mode.DONE:
+            if batch.day != local_day(self.worker, self.now):
+                return self.screen(Mode.IDLE)  # yesterday's thank-you: today starts with ▶️
             return self.screen(Mode.DONE, done=_why_done(len(ids), batch), done_today=len(ids))
         return self.screen(state.mode)
 

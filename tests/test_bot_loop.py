@@ -405,3 +405,20 @@ async def test_a_day_made_small_grows_when_more_work_arrives(harness: Harness) -
     await harness.pictures(project, 6)  # 4 new pictures (the first 2 are duplicates)
     await b.tap("▶️")
     assert "2 / 5" in b.words()
+
+
+async def test_the_next_morning_a_typed_word_brings_a_start_button_not_yesterdays_count(
+    harness: Harness,
+) -> None:
+    phone = await ready(harness, 4)
+    async with harness.store.uow() as repo:
+        await repo.conn.execute("UPDATE workers SET batch_size = 2")
+    await phone.tap("▶️")
+    await phone.tap("🐶 Dog")
+    await phone.tap("🐶 Dog")
+    assert "오늘 2개" in phone.words()
+    harness.clock.advance(days=1)
+    await phone.send("안녕하세요")
+    assert "오늘" not in phone.words() and phone.buttons() == ["▶️ 시작"]
+    await phone.tap("▶️")
+    assert "1 / 2" in phone.words()

@@ -149,7 +149,7 @@ async def run_case(case: Case, folder: Path) -> Result:
                 began = time.perf_counter()
                 await phone.tap(label, None if turn == 0 else phone.screen)
                 latencies.append(time.perf_counter() - began)
-                if phone.buttons():  # no buttons: the batch (or the work) is finished
+                if "🐶 Dog" in phone.buttons():  # only ▶️/↩️ left: the day's work is done
                     still.append(phone)
             active = still
         seconds = time.perf_counter() - tapping

@@ -228,14 +228,13 @@ class _Loop:
         self, batch: Batch, answered: int, frontier: int | None, note: Note | None = None,
         note_choice: int | None = None,
     ) -> Screen:
-        shown = self.state.frontier_shown if frontier == self.state.frontier_id else None
         if not await self.keeps(frontier):
-            frontier = None
-        if frontier is None:
             frontier = await self.repo.next_item(self.worker, self.project, self.now)
             if frontier is None:
                 done = _why_done(answered, batch)
                 return await self.finish(done, answered, note, note_choice, batch.id)
+        # "When shown" is when the worker first saw this item, even across breaks and days.
+        shown = self.state.frontier_shown if frontier == self.state.frontier_id else None
         if answered == 0 and note is None:
             note = Note.BEGIN
         await self.save(

@@ -228,7 +228,7 @@ class _Loop:
         self, batch: Batch, answered: int, frontier: int | None, note: Note | None = None,
         note_choice: int | None = None,
     ) -> Screen:
-        if not await self.keeps(frontier):
+        if frontier is None or not await self.keeps(frontier):
             frontier = await self.repo.next_item(self.worker, self.project, self.now)
             if frontier is None:
                 done = _why_done(answered, batch)

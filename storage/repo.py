@@ -104,10 +104,6 @@ class SqlRepo:
         rows = await self._all("SELECT DISTINCT kind FROM items WHERE project_id = ?", project_id)
         return {ItemKind(row[0]) for row in rows}
 
-    async def count_items(self, project_id: int) -> int:
-        row = await self._one("SELECT count(*) FROM items WHERE project_id = ?", project_id)
-        return int(row[0]) if row else 0
-
     async def item(self, item_id: int) -> Item:
         row = await self._one("SELECT * FROM items WHERE id = ?", item_id)
         if row is None:
@@ -148,13 +144,6 @@ class SqlRepo:
             " joined_at = coalesce(joined_at, ?) WHERE id = ?",
             (tg_user_id, chat_id, lang, ts(now), worker_id),
         )
-
-    async def set_language(self, worker_id: int, lang: str) -> None:
-        await self.conn.execute(
-            "UPDATE workers SET lang = ? WHERE id = ? AND lang <> ?", (lang, worker_id, lang)
-        )
-
-    # --- invites -------------------------------------------------------------------------
 
     async def create_invite(
         self, code_hash: str, role: str, worker_id: int, now: datetime, expires_at: datetime

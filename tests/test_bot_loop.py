@@ -21,6 +21,12 @@ async def ready(h: Harness, pictures: int) -> Phone:
     return await joined(h)
 
 
+async def days_of(h: Harness, items: int) -> None:
+    """Make every worker's day `items` long (the CLI for it comes with the schedule)."""
+    async with h.store.uow() as repo:
+        await repo.conn.execute("UPDATE workers SET batch_size = ?", (items,))
+
+
 async def answers(h: Harness) -> list[tuple[str, int, int | None, int]]:
     async with h.store.db.read() as conn:
         cursor = await conn.execute(
@@ -323,8 +329,7 @@ async def test_a_break_taken_while_looking_back_resumes_at_that_answer(harness: 
 async def test_the_next_day_starts_fresh_from_the_thank_you_button(harness: Harness) -> None:
     await harness.pictures(await harness.project(), 5)
     phone = await joined(harness)
-    async with harness.store.uow() as repo:
-        await repo.conn.execute("UPDATE workers SET batch_size = 2")
+    await days_of(harness, 2)
     await phone.tap("▶️")
     await phone.tap("🐶 Dog")
     await phone.tap("🐶 Dog")
@@ -411,8 +416,7 @@ async def test_the_next_morning_a_typed_word_brings_a_start_button_not_yesterday
     harness: Harness,
 ) -> None:
     phone = await ready(harness, 4)
-    async with harness.store.uow() as repo:
-        await repo.conn.execute("UPDATE workers SET batch_size = 2")
+    await days_of(harness, 2)
     await phone.tap("▶️")
     await phone.tap("🐶 Dog")
     await phone.tap("🐶 Dog")

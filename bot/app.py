@@ -17,14 +17,18 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import BOT_USERNAME_KEY, Config
-from bot.handlers import on_button, on_error, on_message, on_start
+from bot.dispatch import TICK_SECONDS, Dispatcher
+from bot.handlers import on_button, on_coordinator_command, on_error, on_message, on_start
 from bot.services import Haru, utc_now
 from storage.db import Database
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
 
-
+COORDINATOR_COMMANDS = ("workers", "pause", "resume", "help")
+# Telegram allows about 30 messages a second in all. The limiter spaces them evenly (no
+# bursts), a little under the limit, so Telegram never has to answer "too many requests".
+MESSAGES_PER_SECOND = 29.5
 
 def build_application(
     config: Config,
@@ -32,6 +36,7 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Callable[[], datetime] = utc_now,
     rate_limit: bool = True,
+    tick_seconds: float = TICK_SECONDS,
 ) -> Application:  # type: ignore[type-arg]
     """The bot, wired: handlers, rate limiter, storage opened in post_init, closed after."""
     token = config.require_token()
@@ -39,10 +44,23 @@ def build_application(
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         db = await Database.open(config.db_path)
         store = Store(db)
-        app.bot_data["haru"] = Haru(store=store, clock=clock)
+        haru = Haru(store=store, clock=clock)
+        app.bot_data["haru"] = haru
         if app.bot.username:
             async with store.uow() as repo:
                 await repo.set_meta(BOT_USERNAME_KEY, app.bot.username)
+        if interrupted := await haru.daily.recover():
+            log.warning("%d notices were being sent when Haru stopped: not sent again",
+                        interrupted)
+        dispatcher = Dispatcher(haru, app.bot)
+        app.bot_data["dispatcher"] = dispatcher
+        if app.job_queue is not None:
+            # A stateless repeating job: what is due lives in SQLite. The first tick runs at
+            # once and catches up on anything that fell due while Haru was stopped.
+            app.job_queue.run_repeating(
+                dispatcher.job, interval=tick_seconds, first=0, name="haru-schedule",
+                job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 4},
+            )
         log.info("Haru is running as @%s on %s", app.bot.username, config.db_path)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
@@ -61,11 +79,15 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        # ~30 messages/s across all chats; a flood-control answer is waited out and retried.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        # A flood-control answer (RetryAfter) is waited out and retried, up to 3 times.
+        limiter = AIORateLimiter(
+            overall_max_rate=1, overall_time_period=1 / MESSAGES_PER_SECOND, max_retries=3
+        )
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app = builder.build()
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", on_start, filters=private))
+    app.add_handler(CommandHandler(COORDINATOR_COMMANDS, on_coordinator_command, filters=private))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(private, on_message))
     app.add_error_handler(on_error)

@@ -10,14 +10,37 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.config import BOT_USERNAME_KEY, Config, ConfigError
+from bot.progress import table
 from storage.db import Database
 from storage.errors import StorageError
-from storage.repo import SqlItemSink, Store
-from tasks.errors import NotFound, TaskError
+from storage.repo import SqlItemSink, SqlRepo, Store
+from tasks.errors import InvalidInput, NotFound, TaskError
+from tasks.model import Worker
 from tasks.projects import DEFAULT_OVERLAP, project_spec
-from tasks.workers import INVITE_DAYS, invite_worker
+from tasks.schedule import (
+    DEFAULT_START,
+    DEFAULT_TZ,
+    check_batch,
+    check_zone,
+    format_clock,
+    format_days,
+    parse_clock,
+    parse_days,
+    parse_reminder,
+)
+from tasks.workers import (
+    INVITE_DAYS,
+    KEEP,
+    ScheduleChange,
+    change_schedule,
+    invite_coordinator,
+    invite_worker,
+    pause_worker,
+    resume_worker,
+)
 
 Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 
@@ -54,14 +77,68 @@ def _parser() -> argparse.ArgumentParser:
 
     invite = sub.add_parser("invite", help="make an invite link")
     isub = invite.add_subparsers(dest="role", required=True, metavar="ROLE")
-    worker = isub.add_parser("worker", help="invite a worker to a project")
+    worker = isub.add_parser(
+        "worker", help="invite a worker to a project (schedule options set their defaults)"
+    )
     worker.add_argument("name")
     worker.add_argument("--project", required=True)
-    worker.add_argument(
-        "--days", type=int, default=INVITE_DAYS,
+    _valid_days(worker)
+    _schedule_options(worker)
+    coordinator = isub.add_parser("coordinator", help="invite a coordinator (job coach)")
+    coordinator.add_argument("name")
+    _valid_days(coordinator)
+
+    workers = sub.add_parser("worker", help="workers' schedules: set, list, pause, resume")
+    wsub = workers.add_subparsers(dest="worker_command", required=True, metavar="ACTION")
+    wset = wsub.add_parser("set", help="set a worker's schedule (any of the options)")
+    wset.add_argument("name")
+    _schedule_options(wset)
+    wsub.add_parser("list", help="every worker with their schedule and status")
+    for action, words in (("pause", "no batches or reminders (holidays, sickness)"),
+                          ("resume", "batches again from the next start time")):
+        wsub.add_parser(action, help=words).add_argument("name")
+    return parser
+
+
+def _valid_days(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--valid-days", type=int, default=INVITE_DAYS, metavar="N",
         help=f"how many days the link works (default {INVITE_DAYS})",
     )
-    return parser
+
+
+def _schedule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--days", help="working days, e.g. mon-fri or mon,wed,fri "
+                        "(default mon-fri)")
+    parser.add_argument("--at", help="local time the day's batch goes out, HH:MM "
+                        f"(default {format_clock(DEFAULT_START)})")
+    parser.add_argument("--batch", help="items a day, 1 to 500 (default 20)")
+    parser.add_argument("--tz", help=f"time zone, e.g. Asia/Seoul (default {DEFAULT_TZ})")
+    parser.add_argument("--reminder", help="one reminder at HH:MM if the day's work was not "
+                        "started, or off (default off)")
+
+
+def _schedule_change(args: argparse.Namespace) -> ScheduleChange:
+    """The schedule options given, checked; any bad one is one clear line and no change."""
+    days = args.days
+    if days is not None and days.strip().isdigit():
+        raise InvalidInput(
+            f"--days takes working days such as mon-fri; for how long the link works, use "
+            f"--valid-days {days.strip()}."
+        )
+    batch = None
+    if args.batch is not None:
+        text = args.batch.replace(",", "").replace("_", "").strip()
+        if not text.lstrip("-").isdigit():
+            raise InvalidInput(f'--batch "{args.batch}" is not a number of items (1 to 500).')
+        batch = check_batch(int(text))
+    return ScheduleChange(
+        days=parse_days(days) if days is not None else None,
+        start=parse_clock(args.at) if args.at is not None else None,
+        tz=check_zone(args.tz) if args.tz is not None else None,
+        batch=batch,
+        reminder=parse_reminder(args.reminder) if args.reminder is not None else KEEP,
+    )
 
 
 async def _open(config: Config, *, create: bool) -> Store | None:
@@ -137,7 +214,17 @@ async def cmd_import(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def _username(config: Config, repo: SqlRepo) -> str:
+    username = config.bot_username or await repo.get_meta(BOT_USERNAME_KEY)
+    if username is None:
+        raise TaskError(
+            "I don't know the bot's username yet: run `haru run` once, or set HARU_BOT_USERNAME."
+        )
+    return username
+
+
 async def cmd_invite_worker(args: argparse.Namespace, config: Config) -> int:
+    change = _schedule_change(args)
     store = await _open(config, create=False)
     if store is None:
         raise _no_project(args.project)
@@ -145,20 +232,16 @@ async def cmd_invite_worker(args: argparse.Namespace, config: Config) -> int:
         async with store.uow() as repo:
             if await repo.project_by_name(args.project) is None:
                 raise _no_project(args.project)
-            username = config.bot_username or await repo.get_meta(BOT_USERNAME_KEY)
-            if username is None:
-                raise TaskError(
-                    "I don't know the bot's username yet: run `haru run` once, or set "
-                    "HARU_BOT_USERNAME."
-                )
+            username = await _username(config, repo)
             invite = await invite_worker(
-                repo, args.name, args.project, datetime.now(UTC), args.days
+                repo, args.name, args.project, datetime.now(UTC), args.valid_days, change
             )
     finally:
         await store.db.close()
     print(f"https://t.me/{username}?start={invite.code}")
     name = invite.worker.name
-    notes = [f"For {name}: one use, valid for {args.days} days. Open it on {name}'s phone."]
+    notes = [f"For {name}: one use, valid for {args.valid_days} days. "
+             f"Open it on {name}'s phone.", f"Schedule: {describe(invite.worker)}."]
     if invite.moved_from:
         notes.append(f'{name} moved from project "{invite.moved_from}" to "{args.project}".')
     if invite.replaces_phone:
@@ -166,6 +249,130 @@ async def cmd_invite_worker(args: argparse.Namespace, config: Config) -> int:
     if invite.revoked:
         notes.append(f"{name}'s earlier unused link no longer works.")
     print("\n".join(notes), file=sys.stderr)
+    return 0
+
+
+async def cmd_invite_coordinator(args: argparse.Namespace, config: Config) -> int:
+    store = await _open(config, create=True)
+    assert store is not None
+    try:
+        async with store.uow() as repo:
+            username = await _username(config, repo)
+            invite = await invite_coordinator(repo, args.name, datetime.now(UTC),
+                                              args.valid_days)
+    finally:
+        await store.db.close()
+    print(f"https://t.me/{username}?start={invite.code}")
+    name = invite.coordinator.name
+    notes = [f"For coordinator {name}: one use, valid for {args.valid_days} days.",
+             "In Telegram they can send /workers, /pause NAME and /resume NAME, and they "
+             "hear when a worker cannot be reached."]
+    if invite.replaces_phone:
+        notes.append(f"{name} has joined before: the phone that opens this link replaces theirs.")
+    print("\n".join(notes), file=sys.stderr)
+    return 0
+
+
+def describe(worker: Worker) -> str:
+    """A worker's schedule in one line, for coordinators."""
+    reminder = f"reminder {format_clock(worker.reminder_at)}" if worker.reminder_at else (
+        "no reminder")
+    return (f"{format_days(worker.days)} at {format_clock(worker.start_at)} {worker.tz}, "
+            f"{worker.batch_size} a day, {reminder}")
+
+
+def _when(worker: Worker) -> str:
+    if worker.next_due_at is None:
+        return "-"
+    local = worker.next_due_at.astimezone(ZoneInfo(worker.tz))
+    return local.strftime("%a %Y-%m-%d %H:%M")
+
+
+def _status(worker: Worker) -> str:
+    if worker.tg_user_id is None:
+        return "invited, not joined"
+    if worker.unreachable_at is not None:
+        return "unreachable (blocked the bot)"
+    return "paused" if worker.paused else "active"
+
+
+async def _store(config: Config) -> Store:
+    store = await _open(config, create=False)
+    if store is None:
+        raise NotFound("There are no workers yet. Invite one with `haru invite worker`.")
+    return store
+
+
+async def cmd_worker_set(args: argparse.Namespace, config: Config) -> int:
+    change = _schedule_change(args)
+    if change.empty:
+        raise InvalidInput("Nothing to change: give --days, --at, --batch, --tz or --reminder.")
+    store = await _store(config)
+    try:
+        async with store.uow() as repo:
+            worker = await change_schedule(repo, args.name, change, datetime.now(UTC))
+    finally:
+        await store.db.close()
+    print(f"{worker.name}: {describe(worker)}.")
+    print(f"Next batch: {_when(worker)}" + ("" if worker.next_due_at else
+                                            f" ({_status(worker)})."))
+    return 0
+
+
+async def cmd_worker_list(args: argparse.Namespace, config: Config) -> int:
+    store = await _open(config, create=False)
+    workers: list[Worker] = []
+    projects: dict[int, str] = {}
+    if store is not None:
+        try:
+            async with store.reader() as repo:
+                for name in await repo.worker_names():
+                    found = await repo.worker_by_name(name)
+                    if found is not None:
+                        workers.append(found)
+                        projects[found.project_id] = (await repo.project(found.project_id)).name
+        finally:
+            await store.db.close()
+    if not workers:
+        print("No workers yet. Invite one with `haru invite worker NAME --project P`.")
+        return 0
+    header = ("NAME", "PROJECT", "DAYS", "AT", "TIME ZONE", "BATCH", "REMINDER", "STATUS",
+              "NEXT BATCH (LOCAL)")
+    rows = [(w.name, projects[w.project_id], format_days(w.days), format_clock(w.start_at),
+             w.tz, str(w.batch_size), format_clock(w.reminder_at), _status(w), _when(w))
+            for w in workers]
+    print(table(header, rows))
+    return 0
+
+
+async def cmd_worker_pause(args: argparse.Namespace, config: Config) -> int:
+    store = await _store(config)
+    try:
+        async with store.uow() as repo:
+            worker, changed = await pause_worker(repo, args.name, datetime.now(UTC))
+    finally:
+        await store.db.close()
+    if changed:
+        print(f"Paused {worker.name}: no batches and no reminders until "
+              f"`haru worker resume {worker.name}`.")
+    else:
+        print(f"{worker.name} is already paused.")
+    return 0
+
+
+async def cmd_worker_resume(args: argparse.Namespace, config: Config) -> int:
+    store = await _store(config)
+    try:
+        async with store.uow() as repo:
+            worker, changed = await resume_worker(repo, args.name, datetime.now(UTC))
+    finally:
+        await store.db.close()
+    if not changed:
+        print(f"{worker.name} is not paused.")
+    elif worker.next_due_at is None:
+        print(f"Resumed {worker.name} ({_status(worker)}).")
+    else:
+        print(f"Resumed {worker.name}: next batch {_when(worker)} ({worker.tz}).")
     return 0
 
 
@@ -200,6 +407,11 @@ _COMMANDS: dict[tuple[str, ...], Command] = {
     ("project", "list"): cmd_project_list,
     ("import",): cmd_import,
     ("invite", "worker"): cmd_invite_worker,
+    ("invite", "coordinator"): cmd_invite_coordinator,
+    ("worker", "set"): cmd_worker_set,
+    ("worker", "list"): cmd_worker_list,
+    ("worker", "pause"): cmd_worker_pause,
+    ("worker", "resume"): cmd_worker_resume,
 }
 
 
@@ -211,7 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(config)
         key = tuple(
             v for v in (args.command, getattr(args, "project_command", None),
-                        getattr(args, "role", None)) if v
+                        getattr(args, "role", None), getattr(args, "worker_command", None))
+            if v
         )
         return asyncio.run(_COMMANDS[key](args, config))
     except (ConfigError, TaskError, StorageError) as exc:

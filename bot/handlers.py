@@ -9,11 +9,13 @@ from telegram import CallbackQuery, Message, Update, User
 from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, Op, decode
+from bot.coordinators import coordinator_of, on_help, on_pause_or_resume, on_workers
 from bot.i18n import language_for, t
 from bot.screen import remove_keyboard, show
 from bot.services import Haru
+from tasks.daily import reachable_again
 from tasks.labeling import Screen, Stale
-from tasks.model import Worker
+from tasks.model import Coordinator, Worker
 from tasks.workers import JoinOutcome, join
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,13 @@ def _haru(context: ContextTypes.DEFAULT_TYPE) -> Haru:
 
 
 async def _worker(haru: Haru, user: User) -> Worker | None:
+    """The worker behind a Telegram account. Hearing from them means they can be reached."""
     async with haru.store.reader() as repo:
-        return await repo.worker_by_tg(user.id)
+        worker = await repo.worker_by_tg(user.id)
+    if worker is not None and worker.unreachable_at is not None:
+        async with haru.store.uow() as repo:
+            await reachable_again(repo, worker, haru.clock())
+    return worker
 
 
 async def _redraw(haru: Haru, context: ContextTypes.DEFAULT_TYPE, worker: Worker, intro: str,
@@ -54,7 +61,15 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lang = language_for(user.language_code)
         async with haru.store.uow() as repo:
             result = await join(repo, code, user.id, message.chat_id, lang, haru.clock())
+        if result.coordinator is not None and result.outcome is not JoinOutcome.INVALID:
+            await _coordinator_welcome(message, result.coordinator)
+            return
         outcome, worker = result.outcome, result.worker or await _worker(haru, user)
+    if worker is None and (coordinator := await coordinator_of(haru, update)) is not None:
+        if code is not None:
+            await message.reply_html(t(coordinator.lang, "invite_invalid"))
+        await _coordinator_welcome(message, coordinator)
+        return
     if worker is None:  # a stranger, or a link that does not work: one short line
         await _stranger(haru, update, "stranger" if code is None else "invite_invalid")
         return
@@ -65,6 +80,29 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                   message.chat_id)
 
 
+async def _coordinator_welcome(message: Message, coordinator: Coordinator) -> None:
+    lang = coordinator.lang
+    welcome = t(lang, "coord_welcome", name=escape(coordinator.name))
+    await message.reply_html(f"{welcome}\n\n{t(lang, 'coord_help')}")
+
+
+async def on_coordinator_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/workers, /pause NAME, /resume NAME, /help: for coordinators; anyone else gets what
+    any other word gets them."""
+    haru, message = _haru(context), update.effective_message
+    coordinator = await coordinator_of(haru, update)
+    if coordinator is None or message is None or not message.text:
+        await on_message(update, context)
+        return
+    command = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    if command == "workers":
+        await on_workers(haru, coordinator, update)
+    elif command in ("pause", "resume"):
+        await on_pause_or_resume(haru, coordinator, update, context, command)
+    else:
+        await on_help(haru, coordinator, update)
+
+
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Typed text, a photo, an unknown command: point to the buttons, which come right below."""
     haru, user, message = _haru(context), update.effective_user, update.effective_message
@@ -72,7 +110,11 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     worker = await _worker(haru, user)
     if worker is None:
-        await _stranger(haru, update, "stranger")
+        coordinator = await coordinator_of(haru, update)
+        if coordinator is not None:
+            await on_help(haru, coordinator, update)
+        else:
+            await _stranger(haru, update, "stranger")
         return
     await _redraw(haru, context, worker, t(worker.lang, "pointer"), message.chat_id)
 
@@ -128,7 +170,9 @@ async def _stale(
     """Nothing changes. Tell the worker kindly, and make sure the newest screen is right."""
     message = _message(query)
     screen = await haru.labeling.current(worker.id, haru.clock())
-    newest = message is not None and message.message_id == screen.message_id
+    # Where the screen is may be unknown (a notice that may not have arrived): then the
+    # tapped message becomes the screen.
+    newest = message is not None and screen.message_id in (None, message.message_id)
     if stale.already_saved:
         await query.answer(t(worker.lang, "stale_saved"))
     elif newest:

@@ -1,10 +1,11 @@
-"""What the `haru import` command shows while it works, and the summary it ends with."""
+"""What the terminal shows: `haru import`'s progress and summary, and plain tables."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TextIO
 
@@ -106,3 +107,18 @@ def _is_tty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # a closed or file-like stream without a terminal
         return False
+
+
+def _width(text: str) -> int:
+    """Columns a string takes in a terminal: Korean and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain, aligned text table for the terminal."""
+    widths = [max(_width(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    lines = []
+    for row in (header, *rows):
+        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

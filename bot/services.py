@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from storage.repo import Store
+from tasks.daily import DailyService
 from tasks.labeling import LabelingService
 
 STRANGER_REPLIES = 3  # replies to one stranger per window, then silence (no spam loops)
@@ -29,6 +30,10 @@ class Haru:
     @property
     def labeling(self) -> LabelingService:
         return LabelingService(self.store.uow)
+
+    @property
+    def daily(self) -> DailyService:
+        return DailyService(self.store.uow)
 
     def may_answer_stranger(self, user_id: int) -> bool:
         now = self.clock()

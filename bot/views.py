@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, Op, encode
 from bot.i18n import t
-from tasks.labeling import Done, Note, Screen, minutes_for
+from tasks.labeling import Done, Note, Screen
 from tasks.model import ItemKind, Mode
 from tasks.ports import NOT_SURE
 
@@ -49,7 +51,7 @@ def _note(screen: Screen) -> str | None:
     if screen.note is Note.FIRST:
         return t(lang, "note_first")
     if screen.note is Note.BEGIN:
-        return t(lang, "note_begin", count=screen.total, minutes=minutes_for(screen.total))
+        return t(lang, "note_begin", count=screen.total, minutes=screen.minutes)
     if screen.note is None or screen.note_choice is None:
         return None
     label = escape(choice_label(lang, choices, screen.note_choice))
@@ -87,6 +89,19 @@ def _done_keyboard(screen: Screen) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+def weekday_time(lang: str, when: datetime, tz: str) -> dict[str, str]:
+    """A start time in the worker's words: {"day": "월요일", "time": "10:00"}."""
+    local = when.astimezone(ZoneInfo(tz))
+    return {"day": t(lang, f"weekday_{local.weekday()}"), "time": local.strftime("%H:%M")}
+
+
+def _done_words(screen: Screen) -> str:
+    lang, done = screen.worker.lang, screen.done or Done.FINISHED
+    if done is Done.REST_DAY and screen.next_start is not None:
+        return t(lang, "rest_day", **weekday_time(lang, screen.next_start, screen.worker.tz))
+    return t(lang, str(done), count=screen.done_today)
+
+
 def render(screen: Screen, intro: str | None = None) -> View:
     """The screen as one message; `intro` (already HTML) goes first, e.g. a welcome."""
     view = _render(screen)
@@ -103,7 +118,7 @@ def _render(screen: Screen) -> View:
     if screen.mode is Mode.BREAK:
         return View(t(lang, "break"), start_keyboard(lang, screen.seq, "button_resume"))
     if screen.mode is Mode.DONE or screen.item is None:
-        body = t(lang, str(screen.done or Done.FINISHED), count=screen.done_today)
+        body = _done_words(screen)
         return View("\n\n".join(p for p in (note, body) if p), _done_keyboard(screen))
     parts = [note] if note else []
     item = screen.item

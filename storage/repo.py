@@ -6,15 +6,17 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import aiosqlite
 
 from storage.db import Database
+from storage.people import PeopleSql
 from tasks.errors import NotFound
 from tasks.importing import PreparedImage, PreparedItem, PreparedText
 from tasks.model import Item, ItemKind, Mode, Project, Worker
 from tasks.ports import NOT_SURE, Batch, Invite, SavedAnswer, WorkerState
+from tasks.schedule import decode_days
 
 
 def ts(value: datetime) -> str:
@@ -32,11 +34,25 @@ def _project(row: aiosqlite.Row) -> Project:
     )
 
 
+def _clock(value: str | None) -> time | None:
+    return time.fromisoformat(value) if value else None
+
+
 def _worker(row: aiosqlite.Row) -> Worker:
     return Worker(
         id=row["id"], name=row["name"], project_id=row["project_id"],
         tg_user_id=row["tg_user_id"], chat_id=row["chat_id"], lang=row["lang"], tz=row["tz"],
-        batch_size=row["batch_size"],
+        batch_size=row["batch_size"], days=decode_days(row["days"]),
+        start_at=time.fromisoformat(row["start_at"]), reminder_at=_clock(row["reminder_at"]),
+        paused_at=parse_ts(row["paused_at"]), unreachable_at=parse_ts(row["unreachable_at"]),
+        next_due_at=parse_ts(row["next_due_at"]),
+    )
+
+
+def _batch(row: aiosqlite.Row) -> Batch:
+    return Batch(
+        id=row["id"], worker_id=row["worker_id"], day=row["day"], size=row["size"],
+        ends_at=datetime.fromisoformat(row["ends_at"]), started_at=parse_ts(row["started_at"]),
     )
 
 
@@ -52,19 +68,18 @@ def _saved(row: aiosqlite.Row) -> SavedAnswer:
     return SavedAnswer(item_id=row["item_id"], choice=choice)
 
 
-# Items this worker may be handed: still open, not answered by them, and not held by so many
-# others that one more answer would go over the overlap.
-_AVAILABLE = """
+# Items this worker may be given in a batch: still wanting a hand (the partial index
+# items_free holds exactly these), not answered by them, and not already theirs.
+_FREE = """
     FROM items i
-    WHERE i.project_id = :project AND i.status = 'open'
+    WHERE i.project_id = :project AND i.status = 'open' AND i.n_answers + i.n_reserved < i.wanted
       AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.worker_id = :worker)
-      AND i.n_answers + (SELECT count(*) FROM worker_state s
-                         WHERE s.frontier_id = i.id AND s.worker_id <> :worker
-                           AND s.hold_until > :now) < :overlap
+      AND NOT EXISTS (SELECT 1 FROM reservations r
+                      WHERE r.worker_id = :worker AND r.item_id = i.id)
 """
 
 
-class SqlRepo:
+class SqlRepo(PeopleSql):
     """Repository over one open transaction (see `Store.uow`)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -76,6 +91,10 @@ class SqlRepo:
 
     async def _all(self, sql: str, *args: object) -> list[aiosqlite.Row]:
         cursor = await self.conn.execute(sql, args)
+        return list(await cursor.fetchall())
+
+    async def _all_named(self, sql: str, values: dict[str, object]) -> list[aiosqlite.Row]:
+        cursor = await self.conn.execute(sql, values)
         return list(await cursor.fetchall())
 
     # --- projects, items, workers -------------------------------------------------------
@@ -146,12 +165,13 @@ class SqlRepo:
         )
 
     async def create_invite(
-        self, code_hash: str, role: str, worker_id: int, now: datetime, expires_at: datetime
+        self, code_hash: str, role: str, person_id: int, now: datetime, expires_at: datetime
     ) -> None:
+        column = "coordinator_id" if role == "coordinator" else "worker_id"
         await self.conn.execute(
-            "INSERT INTO invites (code_hash, role, worker_id, created_at, expires_at)"
+            f"INSERT INTO invites (code_hash, role, {column}, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (code_hash, role, worker_id, ts(now), ts(expires_at)),
+            (code_hash, role, person_id, ts(now), ts(expires_at)),
         )
 
     async def invite(self, code_hash: str) -> Invite | None:
@@ -159,16 +179,17 @@ class SqlRepo:
         if row is None:
             return None
         return Invite(
-            role=row["role"], worker_id=row["worker_id"],
+            role=row["role"], worker_id=row["worker_id"], coordinator_id=row["coordinator_id"],
             expires_at=datetime.fromisoformat(row["expires_at"]),
             used_at=parse_ts(row["used_at"]), used_by=row["used_by"],
         )
 
-    async def revoke_invites(self, worker_id: int, now: datetime) -> int:
+    async def revoke_invites(self, worker_id: int, now: datetime, role: str = "worker") -> int:
+        column = "coordinator_id" if role == "coordinator" else "worker_id"
         cursor = await self.conn.execute(
-            "UPDATE invites SET expires_at = ? WHERE worker_id = ? AND used_at IS NULL"
-            " AND expires_at > ?",
-            (ts(now), worker_id, ts(now)),
+            f"UPDATE invites SET expires_at = ? WHERE {column} = ? AND role = ?"
+            " AND used_at IS NULL AND expires_at > ?",
+            (ts(now), worker_id, role, ts(now)),
         )
         return cursor.rowcount
 
@@ -224,7 +245,10 @@ class SqlRepo:
             (worker_id,),
         )
 
-    async def set_message(self, worker_id: int, message_id: int, kind: str) -> None:
+    async def set_message(self, worker_id: int, message_id: int | None, kind: str | None
+                          ) -> None:
+        """Where the worker's screen is now; None when that is not known (a send that may
+        not have arrived): the next tap or word then draws it anew."""
         await self.conn.execute(
             "UPDATE worker_state SET message_id = ?, message_kind = ? WHERE worker_id = ?",
             (message_id, kind, worker_id),
@@ -236,18 +260,21 @@ class SqlRepo:
         row = await self._one(
             "SELECT * FROM batches WHERE worker_id = ? AND day = ?", worker_id, day
         )
-        return Batch(row["id"], row["worker_id"], row["day"], row["size"]) if row else None
+        return _batch(row) if row else None
 
     async def batch_by_id(self, batch_id: int) -> Batch:
         row = await self._one("SELECT * FROM batches WHERE id = ?", batch_id)
         if row is None:
             raise NotFound(f"There is no batch with id {batch_id}.")
-        return Batch(row["id"], row["worker_id"], row["day"], row["size"])
+        return _batch(row)
 
-    async def create_batch(self, worker_id: int, day: str, size: int, now: datetime) -> Batch:
+    async def create_batch(
+        self, worker_id: int, day: str, now: datetime, ends_at: datetime, *, scheduled: bool
+    ) -> Batch:
         await self.conn.execute(
-            "INSERT INTO batches (worker_id, day, size, created_at) VALUES (?, ?, ?, ?)",
-            (worker_id, day, size, ts(now)),
+            "INSERT INTO batches (worker_id, day, size, created_at, ends_at, scheduled)"
+            " VALUES (?, ?, 0, ?, ?, ?)",
+            (worker_id, day, ts(now), ts(ends_at), int(scheduled)),
         )
         batch = await self.batch(worker_id, day)
         assert batch is not None
@@ -257,6 +284,12 @@ class SqlRepo:
         await self.conn.execute("UPDATE batches SET size = ? WHERE id = ?", (size, batch_id))
         return await self.batch_by_id(batch_id)
 
+    async def mark_started(self, batch_id: int, now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE batches SET started_at = coalesce(started_at, ?) WHERE id = ?",
+            (ts(now), batch_id),
+        )
+
     async def batch_answers(self, batch_id: int) -> Sequence[SavedAnswer]:
         rows = await self._all(
             "SELECT item_id, choice, not_sure FROM answers WHERE batch_id = ? ORDER BY id",
@@ -264,33 +297,66 @@ class SqlRepo:
         )
         return [_saved(r) for r in rows]
 
-    async def next_item(self, worker: Worker, project: Project, now: datetime) -> int | None:
-        row = await self.conn.execute(
-            f"SELECT i.id {_AVAILABLE} ORDER BY i.id LIMIT 1",
-            {"project": project.id, "worker": worker.id, "now": ts(now),
-             "overlap": project.overlap},
-        )
-        found = await row.fetchone()
-        return int(found[0]) if found else None
+    # --- reservations: the day's batch is the worker's until the day ends ---------------
 
-    async def count_available(
-        self, worker: Worker, project: Project, now: datetime, limit: int
+    async def reserve(
+        self, batch: Batch, worker: Worker, project: Project, count: int, now: datetime
     ) -> int:
-        cursor = await self.conn.execute(
-            f"SELECT count(*) FROM (SELECT i.id {_AVAILABLE} ORDER BY i.id LIMIT :limit)",
-            {"project": project.id, "worker": worker.id, "now": ts(now),
-             "overlap": project.overlap, "limit": limit},
+        await self.release_expired(now)
+        rows = await self._all_named(
+            f"SELECT i.id {_FREE} ORDER BY i.id LIMIT :count",
+            {"project": project.id, "worker": worker.id, "count": count},
         )
-        row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        ids = [(int(r[0]),) for r in rows]
+        await self.conn.executemany(
+            "INSERT INTO reservations (worker_id, item_id, batch_id, until) VALUES (?, ?, ?, ?)",
+            [(worker.id, i, batch.id, ts(batch.ends_at)) for (i,) in ids],
+        )
+        await self.conn.executemany(
+            "UPDATE items SET n_reserved = n_reserved + 1 WHERE id = ?", ids
+        )
+        return len(ids)
 
-    async def has_room(self, item_id: int, worker: Worker, project: Project, now: datetime) -> bool:
-        cursor = await self.conn.execute(
-            f"SELECT 1 {_AVAILABLE} AND i.id = :item",
-            {"project": project.id, "worker": worker.id, "now": ts(now),
-             "overlap": project.overlap, "item": item_id},
+    async def next_reserved(self, batch_id: int, now: datetime) -> int | None:
+        row = await self._one(
+            "SELECT item_id FROM reservations WHERE batch_id = ? AND until > ?"
+            " ORDER BY item_id LIMIT 1",
+            batch_id, ts(now),
         )
-        return await cursor.fetchone() is not None
+        return int(row[0]) if row else None
+
+    async def is_reserved(self, batch_id: int, item_id: int, now: datetime) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM reservations WHERE batch_id = ? AND item_id = ? AND until > ?",
+            batch_id, item_id, ts(now),
+        )
+        return row is not None
+
+    async def _release(self, where: str, *args: object) -> int:
+        await self.conn.execute(
+            "UPDATE items SET n_reserved = n_reserved - (SELECT count(*) FROM reservations r"
+            f" WHERE r.item_id = items.id AND {where})"
+            f" WHERE id IN (SELECT r.item_id FROM reservations r WHERE {where})",
+            (*args, *args),
+        )
+        cursor = await self.conn.execute(f"DELETE FROM reservations AS r WHERE {where}", args)
+        return cursor.rowcount
+
+    async def release_expired(self, now: datetime) -> int:
+        """Items left unfinished when a worker's day ended go back to the pool."""
+        return await self._release("r.until <= ?", ts(now))
+
+    async def release_worker(self, worker_id: int) -> int:
+        """Everything reserved for a worker goes back (they moved to another project)."""
+        return await self._release("r.worker_id = ?", worker_id)
+
+    async def recent_durations(self, worker_id: int, limit: int) -> list[float]:
+        rows = await self._all(
+            "SELECT (julianday(answered_at) - julianday(shown_at)) * 86400.0 FROM answers"
+            " WHERE worker_id = ? ORDER BY id DESC LIMIT ?",
+            worker_id, limit,
+        )
+        return [float(r[0]) for r in rows]
 
     async def answer(self, item_id: int, worker_id: int) -> SavedAnswer | None:
         row = await self._one(
@@ -301,7 +367,7 @@ class SqlRepo:
 
     async def add_answer(
         self, item_id: int, worker_id: int, batch_id: int, choice: int,
-        shown_at: datetime, answered_at: datetime, overlap: int,
+        shown_at: datetime, answered_at: datetime,
     ) -> None:
         not_sure = choice == NOT_SURE
         await self.conn.execute(
@@ -310,10 +376,14 @@ class SqlRepo:
             (item_id, worker_id, batch_id, None if not_sure else choice, int(not_sure),
              ts(shown_at), ts(answered_at)),
         )
+        cursor = await self.conn.execute(
+            "DELETE FROM reservations WHERE worker_id = ? AND item_id = ?", (worker_id, item_id)
+        )
         await self.conn.execute(
-            "UPDATE items SET n_answers = n_answers + 1,"
-            " status = CASE WHEN n_answers + 1 >= ? THEN 'filled' ELSE status END WHERE id = ?",
-            (overlap, item_id),
+            "UPDATE items SET n_answers = n_answers + 1, n_reserved = n_reserved - ?,"
+            " status = CASE WHEN n_answers + 1 >= wanted THEN 'filled' ELSE status END"
+            " WHERE id = ?",
+            (cursor.rowcount, item_id),
         )
 
     async def change_answer(
@@ -406,12 +476,13 @@ class SqlItemSink:
                     media_id = await repo.add_media(item.jpeg, item.width, item.height)
                 text = item.text if isinstance(item, PreparedText) else None
                 rows.append((project_id, str(item.kind), text, media_id, item.content_key,
-                             item.source, now))
+                             item.source, now, project_id))
             # One executemany, not a round trip per row: the write lock is held briefly.
             before = repo.conn.total_changes
             await repo.conn.executemany(
                 "INSERT INTO items (project_id, kind, text, media_id, content_key, source,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " created_at, wanted) VALUES (?, ?, ?, ?, ?, ?, ?,"
+                " (SELECT overlap FROM projects WHERE id = ?))"
                 " ON CONFLICT (project_id, content_key) DO NOTHING",
                 rows,
             )

@@ -8,25 +8,20 @@ is stale (an old message, a double tap) and changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tasks.model import Item, Mode, Project, Worker
 from tasks.ports import NOT_SURE, Batch, SavedAnswer, UnitOfWork, WorkerState, WorkRepository
-
-# An item on a worker's screen is kept from others this long; after that, if the worker left
-# it, someone else may take it (their answer is still accepted when they come back).
-HOLD = timedelta(minutes=30)
-# A starting guess for "about how long" at the start of the day (UX.md: 20 pictures, ~15 min).
-SECONDS_PER_ITEM = 45
-
-
-def minutes_for(items: int) -> int:
-    """About how long a number of items takes, rounded to a friendly number of minutes."""
-    minutes = items * SECONDS_PER_ITEM / 60
-    return max(1, round(minutes / 5) * 5 if minutes >= 10 else round(minutes))
+from tasks.schedule import (
+    PACE_SAMPLE,
+    day_end,
+    minutes_for,
+    next_start,
+    seconds_per_item,
+)
 
 
 class Note(StrEnum):
@@ -46,6 +41,9 @@ class Done(StrEnum):
     NO_MORE = "no_more"  # nothing more is free right now, before the day's work was complete
     ALREADY = "already"  # ▶️ after today's work was finished
     NOTHING = "nothing"  # there is no work at all for this worker right now
+    DAY_OVER = "day_over"  # the batch's day ended before it was complete: it rests there
+    REST_DAY = "rest_day"  # ▶️ on a day that is not one of the worker's working days
+    PAUSED = "paused"  # ▶️ while a coordinator has paused the worker
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,8 @@ class Screen:
     note_choice: int | None = None
     done: Done | None = None
     done_today: int = 0
+    minutes: int = 0  # with Note.BEGIN: about how long the day takes, at the worker's pace
+    next_start: datetime | None = None  # with Done.REST_DAY: when the next batch comes
     message_id: int | None = None  # the message the worker's screen was last drawn on
     message_kind: str | None = None
 
@@ -73,14 +73,46 @@ class Stale:
     already_saved: bool
 
 
-def _why_done(answered: int, batch: Batch) -> Done:
+def _why_done(answered: int, batch: Batch, now: datetime) -> Done:
     if answered >= batch.size:
         return Done.FINISHED
+    if not batch.live(now):
+        return Done.DAY_OVER
     return Done.NO_MORE if answered else Done.NOTHING
 
 
 def local_day(worker: Worker, now: datetime) -> str:
     return now.astimezone(ZoneInfo(worker.tz)).date().isoformat()
+
+
+async def pace(repo: WorkRepository, worker_id: int) -> float:
+    """Seconds per item at this worker's own recent pace (a calm default for newcomers)."""
+    return seconds_per_item(await repo.recent_durations(worker_id, PACE_SAMPLE))
+
+
+async def fill(repo: WorkRepository, batch: Batch, worker: Worker, project: Project,
+               answered: int, now: datetime) -> Batch:
+    """Reserve work for today's batch when nothing reserved is left: up to the worker's batch
+    size, fewer if fewer items are free. A day made small grows when more work arrives (paid
+    work is never turned away); a day that is over gets nothing more."""
+    if not batch.live(now) or batch.day != local_day(worker, now):
+        return batch
+    if await repo.next_reserved(batch.id, now) is not None:
+        return batch
+    want = worker.batch_size - answered
+    more = await repo.reserve(batch, worker, project, want, now) if want > 0 else 0
+    if answered + more != batch.size:
+        batch = await repo.resize_batch(batch.id, answered + more)
+    return batch
+
+
+async def open_batch(repo: WorkRepository, worker: Worker, project: Project, day: date,
+                     now: datetime, *, scheduled: bool) -> Batch:
+    """The worker's batch for a local day, made and filled now."""
+    batch = await repo.create_batch(
+        worker.id, day.isoformat(), now, day_end(day, worker.tz), scheduled=scheduled
+    )
+    return await fill(repo, batch, worker, project, 0, now)
 
 
 class LabelingService:
@@ -166,19 +198,21 @@ class _Loop:
             return None
         return Stale(already_saved=await self.repo.answer(item_id, self.worker.id) is not None)
 
-    async def today(self, at_least: int = 0) -> Batch | None:
-        """Today's batch, made the first time it is needed: up to the worker's batch size,
-        fewer if fewer items are left; none while there is nothing to do."""
+    async def batch_to_work_on(self) -> Batch | Done:
+        """Today's batch, made now if there is none yet: ▶️ on a working day always finds
+        work if there is some. A paused worker, or a day off, gets a kind word instead."""
         day = local_day(self.worker, self.now)
         batch = await self.repo.batch(self.worker.id, day)
-        if batch is None:
-            available = await self.repo.count_available(
-                self.worker, self.project, self.now, self.worker.batch_size
-            )
-            size = max(available, at_least)
-            if size:
-                batch = await self.repo.create_batch(self.worker.id, day, size, self.now)
-        return batch
+        if batch is not None:
+            return batch
+        if self.worker.paused:
+            return Done.PAUSED
+        local = date.fromisoformat(day)
+        if local.weekday() not in self.worker.days:
+            return Done.REST_DAY
+        return await open_batch(
+            self.repo, self.worker, self.project, local, self.now, scheduled=False
+        )
 
     async def shown(self, item_id: int) -> dict[str, Any]:
         """An item with the project it belongs to: its question and buttons are that
@@ -188,23 +222,11 @@ class _Loop:
         project = self.project if same else await self.repo.project(item.project_id)
         return {"item": item, "project": project}
 
-    async def keeps(self, frontier: int | None) -> bool:
-        """Whether the worker may still answer the item kept for them: not answered yet, and
-        not filled by others while it was let go (☕) or while they were moved elsewhere."""
-        return frontier is not None and (
-            await self.repo.answer(frontier, self.worker.id) is None
-            and await self.repo.has_room(frontier, self.worker, self.project, self.now)
-        )
-
-    async def grow(self, batch: Batch, answered: int) -> Batch:
-        """A day made small because items were held by others, or not yet imported, grows
-        (up to the batch size) when more work is there: paid work is never turned away."""
-        if answered < batch.size or batch.size >= self.worker.batch_size:
-            return batch
-        more = await self.repo.count_available(
-            self.worker, self.project, self.now, self.worker.batch_size - answered
-        )
-        return await self.repo.resize_batch(batch.id, answered + more) if more else batch
+    async def keeps(self, batch_id: int | None, frontier: int | None) -> bool:
+        """Whether the item kept for the worker is still theirs: reserved in their batch and
+        not answered (the day may have ended, or they were moved to another project)."""
+        return (frontier is not None and batch_id is not None
+                and await self.repo.is_reserved(batch_id, frontier, self.now))
 
     async def start(self) -> Screen:
         state = self.state
@@ -215,35 +237,44 @@ class _Loop:
             ids = [a.item_id for a in history]
             if state.item_id in ids:
                 return await self.review(looked, history, ids.index(state.item_id))
-        batch = await self.today()
-        if batch is None:
-            return await self.finish(Done.NOTHING, 0, batch_id=None)
+        batch = await self.batch_to_work_on()
+        if isinstance(batch, Done):
+            return await self.finish(batch, 0, batch_id=None)
         answered = len(await self.repo.batch_answers(batch.id))
-        batch = await self.grow(batch, answered)
+        batch = await fill(self.repo, batch, self.worker, self.project, answered, self.now)
         if answered >= batch.size:
-            return await self.finish(Done.ALREADY, answered, batch_id=batch.id)
-        return await self.show_frontier(batch, answered, state.frontier_id)
+            done = Done.ALREADY if answered else Done.NOTHING
+            return await self.finish(done, answered, batch_id=batch.id)
+        frontier = state.frontier_id if state.batch_id == batch.id else None
+        return await self.show_frontier(batch, answered, frontier)
 
     async def show_frontier(
         self, batch: Batch, answered: int, frontier: int | None, note: Note | None = None,
         note_choice: int | None = None,
     ) -> Screen:
-        if frontier is None or not await self.keeps(frontier):
-            frontier = await self.repo.next_item(self.worker, self.project, self.now)
+        if not await self.keeps(batch.id, frontier):
+            frontier = await self.repo.next_reserved(batch.id, self.now)
             if frontier is None:
-                done = _why_done(answered, batch)
+                done = _why_done(answered, batch, self.now)
                 return await self.finish(done, answered, note, note_choice, batch.id)
-        # "When shown" is when the worker first saw this item, even across breaks and days.
+        assert frontier is not None
+        # "When shown" is when the worker first saw this item, even across breaks.
         shown = self.state.frontier_shown if frontier == self.state.frontier_id else None
+        minutes = 0
         if answered == 0 and note is None:
             note = Note.BEGIN
+            seconds = await pace(self.repo, self.worker.id)
+            minutes = minutes_for(batch.size, seconds)
+        if batch.started_at is None:
+            await self.repo.mark_started(batch.id, self.now)
         await self.save(
             mode=Mode.WORK, batch_id=batch.id, item_id=frontier, frontier_id=frontier,
-            frontier_shown=shown or self.now, hold_until=self.now + HOLD,
+            frontier_shown=shown or self.now, hold_until=None,
         )
         return self.screen(
             Mode.WORK, **await self.shown(frontier), position=answered + 1,
             total=max(batch.size, answered + 1), note=note, note_choice=note_choice,
+            minutes=minutes,
         )
 
     async def finish(
@@ -257,27 +288,28 @@ class _Loop:
             Mode.DONE, done=done, done_today=answered, note=note, note_choice=note_choice
         )
 
+    def next_start(self) -> datetime | None:
+        return next_start(self.worker.schedule, self.now, today_if_passed=False)
+
     async def answer(self, choice: int, project: Project) -> Screen:
-        item_id = self.state.item_id
-        assert item_id is not None
+        item_id, batch_id = self.state.item_id, self.state.batch_id
+        assert item_id is not None and batch_id is not None
+        # The answer belongs to the batch on screen, even just after midnight: nothing a
+        # worker did is lost.
+        batch = await self.repo.batch_by_id(batch_id)
         if self.state.mode is Mode.REVIEW:
             changed = await self.repo.change_answer(item_id, self.worker.id, choice, self.now)
-            batch = await self.repo.batch_by_id(self.state.batch_id or 0)
             note = Note.CHANGED if changed else Note.KEPT
             frontier = self.state.frontier_id
         else:
-            today = await self.today(at_least=1)
-            assert today is not None
-            batch = today
             await self.repo.add_answer(
                 item_id, self.worker.id, batch.id, choice,
                 shown_at=self.state.frontier_shown or self.now, answered_at=self.now,
-                overlap=project.overlap,
             )
             note, frontier = Note.SAVED, None
         answered = len(await self.repo.batch_answers(batch.id))
         if frontier is None:
-            batch = await self.grow(batch, answered)
+            batch = await fill(self.repo, batch, self.worker, self.project, answered, self.now)
             if answered >= batch.size:
                 return await self.finish(Done.FINISHED, answered, note, choice, batch.id)
         return await self.show_frontier(batch, answered, frontier, note, choice)
@@ -297,19 +329,18 @@ class _Loop:
     async def review(self, batch: Batch, history: list[SavedAnswer], index: int) -> Screen:
         """Show the answer at `index` of today's, with what was saved, ready to change."""
         answer = history[index]
-        # The item kept for later stays held while looking back, if it is still free.
-        frontier = self.state.frontier_id if await self.keeps(self.state.frontier_id) else None
-        hold = self.now + HOLD if frontier is not None else None
-        await self.save(
-            mode=Mode.REVIEW, item_id=answer.item_id, frontier_id=frontier, hold_until=hold
-        )
+        # The item kept for later stays the worker's while they look back.
+        keep = await self.keeps(batch.id, self.state.frontier_id)
+        frontier = self.state.frontier_id if keep else None
+        await self.save(mode=Mode.REVIEW, item_id=answer.item_id, frontier_id=frontier)
         return self.screen(
             Mode.REVIEW, **await self.shown(answer.item_id), position=index + 1,
             total=max(batch.size, len(history)), saved=answer.choice,
         )
 
     async def pause(self) -> Screen:
-        await self.save(mode=Mode.BREAK, hold_until=None)
+        """Everything is saved already; the day's batch stays the worker's until ▶️."""
+        await self.save(mode=Mode.BREAK)
         return self.screen(Mode.BREAK)
 
     async def redraw_with(self, note: Note | None) -> Screen:
@@ -321,7 +352,7 @@ class _Loop:
         state = self.state
         if state.batch_id is None:
             if state.mode is Mode.DONE:
-                return self.screen(Mode.DONE, done=Done.NOTHING)
+                return self.screen(Mode.DONE, done=self.why_no_batch())
             return self.screen(Mode.IDLE)
         batch = await self.repo.batch_by_id(state.batch_id)
         history = list(await self.repo.batch_answers(batch.id))
@@ -340,11 +371,21 @@ class _Loop:
         if state.mode is Mode.DONE:
             if batch.day != local_day(self.worker, self.now):
                 return self.screen(Mode.IDLE)  # yesterday's thank-you: today starts with ▶️
-            return self.screen(Mode.DONE, done=_why_done(len(ids), batch), done_today=len(ids))
+            done = _why_done(len(ids), batch, self.now)
+            return self.screen(Mode.DONE, done=done, done_today=len(ids))
         return self.screen(state.mode)
+
+    def why_no_batch(self) -> Done:
+        if self.worker.paused:
+            return Done.PAUSED
+        if self.now.astimezone(ZoneInfo(self.worker.tz)).weekday() not in self.worker.days:
+            return Done.REST_DAY
+        return Done.NOTHING
 
     def screen(self, mode: Mode, **fields: Any) -> Screen:
         fields.setdefault("project", self.project)
+        if fields.get("done") is Done.REST_DAY:
+            fields["next_start"] = self.next_start()
         return Screen(
             mode, self.state.seq, self.worker, message_id=self.state.message_id,
             message_kind=self.state.message_kind, **fields,

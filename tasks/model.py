@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from enum import StrEnum
+
+from tasks.schedule import Schedule
 
 
 class ItemKind(StrEnum):
@@ -54,3 +57,57 @@ class Worker:
     lang: str
     tz: str
     batch_size: int
+    days: frozenset[int] = frozenset(range(5))  # working days, 0 = Monday
+    start_at: time = time(10, 0)  # local time the day's batch goes out
+    reminder_at: time | None = None  # local time of the one reminder, if they asked for it
+    paused_at: datetime | None = None  # paused by a coordinator: no batch, no reminder
+    unreachable_at: datetime | None = None  # blocked the bot: nothing is sent to them
+    next_due_at: datetime | None = None  # when their next batch is due
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.days, self.start_at, self.tz, self.reminder_at)
+
+
+@dataclass(frozen=True)
+class Coordinator:
+    id: int
+    name: str
+    tg_user_id: int | None
+    chat_id: int | None
+    lang: str
+    unreachable_at: datetime | None = None
+
+
+class NoticeKind(StrEnum):
+    """Messages the bot sends on its own."""
+
+    BATCH = "batch"  # the day's batch is ready (the schedule's one message a day)
+    REMINDER = "reminder"  # the one optional reminder, if the batch was not started
+    UNREACHABLE = "unreachable"  # to a coordinator: a worker blocked the bot
+
+
+class NoticeState(StrEnum):
+    DUE = "due"  # to be sent at due_at (or later, after a failure that did not deliver)
+    SENDING = "sending"  # handed to Telegram; the outcome is not known yet
+    SENT = "sent"
+    BLOCKED = "blocked"  # the recipient blocked the bot: not retried
+    UNCERTAIN = "uncertain"  # may have arrived (a time-out mid-answer, a crash): never resent
+    DROPPED = "dropped"  # no longer wanted: paused, already started, the day is over
+    FAILED = "failed"  # refused by Telegram, or retried too often
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: int
+    kind: NoticeKind
+    worker_id: int  # the worker it is for, or, for an alert, about
+    coordinator_id: int | None  # the recipient of an alert
+    batch_id: int | None
+    due_at: datetime
+    attempts: int = 0
+    seq: int | None = None  # the worker's screen it draws

@@ -9,10 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Protocol
 
-from tasks.model import Item, Mode, Project, Worker
+from tasks.model import (
+    Coordinator,
+    Item,
+    ItemKind,
+    Mode,
+    Notice,
+    NoticeKind,
+    NoticeState,
+    Project,
+    Worker,
+)
 
 NOT_SURE = -1  # the worker's "🤔 Not sure", wherever a choice index is expected
 
@@ -21,8 +31,13 @@ NOT_SURE = -1  # the worker's "🤔 Not sure", wherever a choice index is expect
 class Batch:
     id: int
     worker_id: int
-    day: str
-    size: int
+    day: str  # the worker's local date, YYYY-MM-DD
+    size: int  # how many items the day holds: "n / size"
+    ends_at: datetime  # the end of that local day; what is left then goes back to the pool
+    started_at: datetime | None = None  # when the worker first saw an item of it
+
+    def live(self, now: datetime) -> bool:
+        return now < self.ends_at
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,8 @@ class SavedAnswer:
 @dataclass(frozen=True)
 class Invite:
     role: str
-    worker_id: int
+    worker_id: int | None
+    coordinator_id: int | None
     expires_at: datetime
     used_at: datetime | None
     used_by: int | None
@@ -67,19 +83,26 @@ class WorkRepository(Protocol):
 
     async def batch(self, worker_id: int, day: str) -> Batch | None: ...
     async def batch_by_id(self, batch_id: int) -> Batch: ...
-    async def create_batch(self, worker_id: int, day: str, size: int, now: datetime) -> Batch: ...
+    async def create_batch(
+        self, worker_id: int, day: str, now: datetime, ends_at: datetime, *, scheduled: bool
+    ) -> Batch: ...
     async def batch_answers(self, batch_id: int) -> Sequence[SavedAnswer]: ...
     async def resize_batch(self, batch_id: int, size: int) -> Batch: ...
+    async def mark_started(self, batch_id: int, now: datetime) -> None: ...
 
-    async def next_item(self, worker: Worker, project: Project, now: datetime) -> int | None:
-        """The oldest item of the project that still needs answers, this worker has not
-        answered, and is not held by so many others that it would get too many answers."""
+    async def reserve(self, batch: Batch, worker: Worker, project: Project, count: int,
+                      now: datetime) -> int:
+        """Reserve up to `count` more items for the batch until its day ends: the oldest
+        that still want a hand, that this worker has not answered; returns how many."""
         ...
 
-    async def count_available(
-        self, worker: Worker, project: Project, now: datetime, limit: int
-    ) -> int: ...
-    async def has_room(self, item_id: int, worker: Worker, project: Project, now: datetime) -> bool:
+    async def next_reserved(self, batch_id: int, now: datetime) -> int | None:
+        """The batch's next item still waiting for the worker (oldest first)."""
+        ...
+
+    async def is_reserved(self, batch_id: int, item_id: int, now: datetime) -> bool: ...
+    async def recent_durations(self, worker_id: int, limit: int) -> list[float]:
+        """Seconds from seeing to answering, for the worker's newest answers."""
         ...
 
     async def answer(self, item_id: int, worker_id: int) -> SavedAnswer | None: ...
@@ -91,8 +114,9 @@ class WorkRepository(Protocol):
         choice: int,
         shown_at: datetime,
         answered_at: datetime,
-        overlap: int,
-    ) -> None: ...
+    ) -> None:
+        """Save a new answer; the item's reservation for this worker, if any, is used up."""
+        ...
     async def change_answer(
         self, item_id: int, worker_id: int, choice: int, changed_at: datetime
     ) -> bool:
@@ -102,3 +126,41 @@ class WorkRepository(Protocol):
 
 class UnitOfWork(Protocol):
     def __call__(self) -> AbstractAsyncContextManager[WorkRepository]: ...
+
+
+class ScheduleRepository(WorkRepository, Protocol):
+    """What the daily schedule needs besides the labeling loop's repository."""
+
+    async def item_kinds(self, project_id: int) -> set[ItemKind]: ...
+    async def release_expired(self, now: datetime) -> int: ...
+    async def release_worker(self, worker_id: int) -> int: ...
+    async def set_schedule(
+        self, worker_id: int, *, days: frozenset[int], start: time, tz: str, batch_size: int,
+        reminder: time | None,
+    ) -> None: ...
+    async def set_next_due(self, worker_id: int, when: datetime | None) -> None: ...
+    async def set_paused(self, worker_id: int, when: datetime | None) -> None: ...
+    async def set_unreachable(self, worker_id: int, when: datetime | None) -> bool: ...
+    async def set_message(
+        self, worker_id: int, message_id: int | None, kind: str | None
+    ) -> None: ...
+    async def due_worker_ids(self, now: datetime, limit: int) -> list[int]: ...
+    async def coordinator(self, coordinator_id: int) -> Coordinator | None: ...
+    async def reachable_coordinators(self) -> list[Coordinator]: ...
+    async def set_coordinator_unreachable(self, coordinator_id: int, when: datetime) -> None: ...
+    async def add_notice(
+        self, kind: NoticeKind, worker_id: int, due_at: datetime, now: datetime, *,
+        batch_id: int | None = None, coordinator_id: int | None = None,
+    ) -> None: ...
+    async def due_notices(self, now: datetime, limit: int) -> Sequence[Notice]: ...
+    async def update_notice(
+        self, notice_id: int, state: NoticeState, *, due_at: datetime | None = None,
+        attempts: int | None = None, seq: int | None = None, message_id: int | None = None,
+        error: str | None = None, sent_at: datetime | None = None,
+    ) -> None: ...
+    async def interrupted_notices(self) -> Sequence[Notice]: ...
+    async def next_notice_at(self) -> datetime | None: ...
+
+
+class ScheduleUnitOfWork(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[ScheduleRepository]: ...

@@ -7,13 +7,14 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 from tasks.errors import InvalidInput, NotFound
-from tasks.model import Project, Worker
+from tasks.model import Coordinator, Project, Worker
 from tasks.ports import Invite
+from tasks.schedule import Schedule, check_batch, check_reminder, check_zone
 
 INVITE_DAYS = 14
 MAX_INVITE_DAYS = 365
@@ -33,6 +34,27 @@ class JoinOutcome(StrEnum):
 class JoinResult:
     outcome: JoinOutcome
     worker: Worker | None = None
+    coordinator: Coordinator | None = None  # a coordinator's invite was used
+
+
+KEEP: Literal["keep"] = "keep"  # a schedule field that is not being changed
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """What `haru worker set` (or an invite) changes; None/KEEP fields stay as they are."""
+
+    days: frozenset[int] | None = None
+    start: time | None = None
+    tz: str | None = None
+    batch: int | None = None
+    reminder: time | Literal["keep"] | None = KEEP
+
+    @property
+    def empty(self) -> bool:
+        return (self.days, self.start, self.tz, self.batch) == (None,) * 4 and (
+            self.reminder == KEEP
+        )
 
 
 class InviteRepository(Protocol):
@@ -46,10 +68,10 @@ class InviteRepository(Protocol):
         self, worker_id: int, tg_user_id: int, chat_id: int, lang: str, now: datetime
     ) -> None: ...
     async def create_invite(
-        self, code_hash: str, role: str, worker_id: int, now: datetime, expires_at: datetime
+        self, code_hash: str, role: str, person_id: int, now: datetime, expires_at: datetime
     ) -> None: ...
     async def invite(self, code_hash: str) -> Invite | None: ...
-    async def revoke_invites(self, worker_id: int, now: datetime) -> int: ...
+    async def revoke_invites(self, worker_id: int, now: datetime, role: str = ...) -> int: ...
     async def reset_screen(self, worker_id: int, *, keep_work: bool) -> None: ...
     async def project(self, project_id: int) -> Project: ...
     async def use_invite(self, code_hash: str, tg_user_id: int, now: datetime) -> bool: ...
@@ -90,7 +112,8 @@ class WorkerInvite:
 
 
 async def invite_worker(
-    repo: InviteRepository, name: str, project_name: str, now: datetime, days: int = INVITE_DAYS
+    repo: Any, name: str, project_name: str, now: datetime, days: int = INVITE_DAYS,
+    schedule: ScheduleChange | None = None,
 ) -> WorkerInvite:
     """Create the worker if new (or move them to the project) and a fresh invite code.
     Only the newest link of a worker works: earlier unused ones are closed."""
@@ -106,25 +129,112 @@ async def invite_worker(
     elif worker.project_id != project.id:
         moved_from = (await repo.project(worker.project_id)).name
         await repo.move_worker(worker.id, project.id)
-        # What is on their screen belongs to the old project: those buttons stop counting.
+        # What is on their screen belongs to the old project: those buttons stop counting,
+        # and what was reserved for them there goes back to the others.
         await repo.reset_screen(worker.id, keep_work=False)
+        await repo.release_worker(worker.id)
+    if schedule is not None and not schedule.empty:
+        worker = await change_schedule(repo, worker, schedule, now)
     revoked = await repo.revoke_invites(worker.id, now)
     code = new_code()
     await repo.create_invite(hash_code(code), "worker", worker.id, now, now + timedelta(days=days))
     return WorkerInvite(worker, code, moved_from, worker.tg_user_id is not None, revoked)
 
 
+@dataclass(frozen=True)
+class CoordinatorInvite:
+    coordinator: Coordinator
+    code: str
+    replaces_phone: bool = False
+    revoked: int = 0
+
+
+async def invite_coordinator(
+    repo: Any, name: str, now: datetime, days: int = INVITE_DAYS
+) -> CoordinatorInvite:
+    """A coordinator (job coach): made if new, with a fresh single-use link."""
+    name = validate_worker_name(name)
+    days = validate_days(days)
+    coordinator = await repo.coordinator_by_name(name)
+    if coordinator is None:
+        coordinator = await repo.create_coordinator(name, now)
+    revoked = await repo.revoke_invites(coordinator.id, now, "coordinator")
+    code = new_code()
+    await repo.create_invite(
+        hash_code(code), "coordinator", coordinator.id, now, now + timedelta(days=days)
+    )
+    return CoordinatorInvite(coordinator, code, coordinator.tg_user_id is not None, revoked)
+
+
+async def named_worker(repo: Any, name: str) -> Worker:
+    worker: Worker | None = await repo.worker_by_name(" ".join(name.split()))
+    if worker is None:
+        raise NotFound(f'There is no worker called "{name}". See `haru worker list`.')
+    return worker
+
+
+async def change_schedule(
+    repo: Any, worker: Worker | str, change: ScheduleChange, now: datetime
+) -> Worker:
+    """Set any part of a worker's schedule; checked whole before anything is saved. A start
+    time already passed today still counts today, unless today's batch went out already."""
+    from tasks.daily import due_after
+
+    if isinstance(worker, str):
+        worker = await named_worker(repo, worker)
+    tz = check_zone(change.tz) if change.tz is not None else worker.tz
+    batch = check_batch(change.batch) if change.batch is not None else worker.batch_size
+    reminder = worker.reminder_at if change.reminder == KEEP else change.reminder
+    assert not isinstance(reminder, str)
+    schedule = Schedule(change.days or worker.days, change.start or worker.start_at, tz, reminder)
+    check_reminder(schedule)
+    await repo.set_schedule(
+        worker.id, days=schedule.days, start=schedule.start, tz=tz, batch_size=batch,
+        reminder=reminder,
+    )
+    fresh: Worker = await repo.worker(worker.id)
+    await repo.set_next_due(worker.id, due_after(fresh, now, today_if_passed=True))
+    return fresh
+
+
+async def pause_worker(repo: Any, name: str, now: datetime) -> tuple[Worker, bool]:
+    """No batch and no reminder until resumed (holidays, sickness). False: already paused."""
+    worker = await named_worker(repo, name)
+    if worker.paused:
+        return worker, False
+    await repo.set_paused(worker.id, now)
+    await repo.set_next_due(worker.id, None)
+    return await repo.worker(worker.id), True
+
+
+async def resume_worker(repo: Any, name: str, now: datetime) -> tuple[Worker, bool]:
+    """Batches again from the next start time on. False: the worker was not paused."""
+    from tasks.daily import due_after
+
+    worker = await named_worker(repo, name)
+    if not worker.paused:
+        return worker, False
+    await repo.set_paused(worker.id, None)
+    fresh: Worker = await repo.worker(worker.id)
+    await repo.set_next_due(worker.id, due_after(fresh, now, today_if_passed=False))
+    return await repo.worker(worker.id), True
+
+
 async def join(
-    repo: InviteRepository, code: str, tg_user_id: int, chat_id: int, lang: str, now: datetime
+    repo: Any, code: str, tg_user_id: int, chat_id: int, lang: str, now: datetime
 ) -> JoinResult:
-    """`/start <code>`: bind this Telegram account to the invited worker, once."""
+    """`/start <code>`: bind this Telegram account to the invited person, once."""
     if not _CODE.match(code):
         return JoinResult(JoinOutcome.INVALID)
     code_hash = hash_code(code)
     invite = await repo.invite(code_hash)
-    current = await repo.worker_by_tg(tg_user_id)
     if invite is None:
         return JoinResult(JoinOutcome.INVALID)
+    if invite.role == "coordinator":
+        return await _join_coordinator(repo, invite, code_hash, tg_user_id, chat_id, lang, now)
+    if invite.role != "worker":
+        return JoinResult(JoinOutcome.INVALID)
+    current = await repo.worker_by_tg(tg_user_id)
     if current is not None and current.id == invite.worker_id:
         await repo.use_invite(code_hash, tg_user_id, now)  # nobody else can take it now
         return JoinResult(JoinOutcome.ALREADY, current)
@@ -138,4 +248,29 @@ async def join(
     # chat's messages are not this chat's, so the screen is drawn anew here.
     await repo.bind_worker(invite.worker_id, tg_user_id, chat_id, lang, now)
     await repo.reset_screen(invite.worker_id, keep_work=True)
-    return JoinResult(JoinOutcome.JOINED, await repo.worker(invite.worker_id))
+    await repo.set_unreachable(invite.worker_id, None)
+    worker: Worker = await repo.worker(invite.worker_id)
+    # The first scheduled batch is the first start after joining: today's work, if its time
+    # has passed, is the ▶️ under the welcome.
+    from tasks.daily import due_after
+
+    await repo.set_next_due(worker.id, due_after(worker, now, today_if_passed=False))
+    return JoinResult(JoinOutcome.JOINED, await repo.worker(worker.id))
+
+
+async def _join_coordinator(
+    repo: Any, invite: Invite, code_hash: str, tg_user_id: int, chat_id: int, lang: str,
+    now: datetime,
+) -> JoinResult:
+    current: Coordinator | None = await repo.coordinator_by_tg(tg_user_id)
+    if current is not None and current.id == invite.coordinator_id:
+        await repo.use_invite(code_hash, tg_user_id, now)
+        return JoinResult(JoinOutcome.ALREADY, coordinator=current)
+    if invite.used_at is not None or invite.expires_at <= now:
+        return JoinResult(JoinOutcome.INVALID)
+    if current is not None:
+        return JoinResult(JoinOutcome.OTHER, coordinator=current)
+    if not await repo.use_invite(code_hash, tg_user_id, now):
+        return JoinResult(JoinOutcome.INVALID)
+    await repo.bind_coordinator(invite.coordinator_id, tg_user_id, chat_id, lang, now)
+    return JoinResult(JoinOutcome.JOINED, coordinator=await repo.coordinator(invite.coordinator_id))

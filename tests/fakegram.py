@@ -26,9 +26,14 @@ EDITS = {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessa
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
-        self.code, self.description = code, description
+        self.code, self.description, self.retry_after = code, description, retry_after
+
+
+def flood(retry_after: int) -> ApiError:
+    """Telegram's flood control: 429 with the seconds to wait."""
+    return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
 
 
 @dataclass
@@ -77,6 +82,8 @@ class FakeTelegram(BaseRequest):
         self.uploads: dict[str, bytes] = {}
         self.open_queries: set[str] = set()
         self.fail_next: dict[str, ApiError] = {}
+        # method -> (error raised at the HTTP layer, whether Telegram got the request first)
+        self.cut_next: dict[str, tuple[Exception, bool]] = {}
         self._message_ids = itertools.count(1)
         self._clock = itertools.count(1_790_000_000)
 
@@ -103,13 +110,21 @@ class FakeTelegram(BaseRequest):
         if request_data and request_data.contains_files:
             files = {k: v[1] for k, v in request_data.multipart_data.items()}
         self.calls.append(Call(name, params, files))
+        cut, delivered = self.cut_next.pop(name, (None, False))
+        if cut is not None and not delivered:
+            raise cut  # the connection failed before the request reached Telegram
         try:
             if name in self.fail_next:
                 raise self.fail_next.pop(name)
             result = getattr(self, f"_api_{name}", self._unknown)(params, files)
         except ApiError as err:
-            body = {"ok": False, "error_code": err.code, "description": err.description}
+            body: dict[str, Any] = {"ok": False, "error_code": err.code,
+                                    "description": err.description}
+            if err.retry_after is not None:
+                body["parameters"] = {"retry_after": err.retry_after}
             return err.code, json.dumps(body).encode()
+        if cut is not None:
+            raise cut  # Telegram did it, but the answer never came back
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     # --- what a test looks at --------------------------------------------------------------

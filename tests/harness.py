@@ -13,9 +13,11 @@ from telegram.ext import Application, ContextTypes
 
 from bot.app import build_application
 from bot.config import Config
+from bot.dispatch import Dispatcher
 from storage.repo import SqlItemSink, Store
+from tasks.daily import PlanReport
 from tasks.importing import PreparedImage, PreparedText
-from tasks.workers import invite_worker
+from tasks.workers import ScheduleChange, invite_coordinator, invite_worker
 from tests.fakegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
@@ -72,6 +74,12 @@ class Harness:
         await self.stop()
         await self.start()
 
+    async def tick(self) -> PlanReport | None:
+        """One run of the schedule's repeating job, at the harness clock's time."""
+        assert self.app is not None
+        dispatcher: Dispatcher = self.app.bot_data["dispatcher"]
+        return await dispatcher.tick()
+
     @property
     def store(self) -> Store:
         assert self.app is not None
@@ -114,9 +122,15 @@ class Harness:
             items.append(PreparedImage(buffer.getvalue(), 8, 8, f"img:{i}", f"p{i}.jpg"))
         await SqlItemSink(self.store).add_items(project_id, items)
 
-    async def invite(self, name: str, project: str = "animals", days: int = 14) -> str:
+    async def invite(self, name: str, project: str = "animals", days: int = 14,
+                     schedule: ScheduleChange | None = None) -> str:
         async with self.store.uow() as repo:
-            invite = await invite_worker(repo, name, project, self.clock(), days)
+            invite = await invite_worker(repo, name, project, self.clock(), days, schedule)
+        return invite.code
+
+    async def invite_coordinator(self, name: str) -> str:
+        async with self.store.uow() as repo:
+            invite = await invite_coordinator(repo, name, self.clock())
         return invite.code
 
 

@@ -180,7 +180,7 @@ async def test_two_workers_share_an_overlap_two_project_and_a_third_finds_no_wor
     assert all(names == {"민지", "Tom"} for names in per_item.values())
 
 
-async def test_an_item_on_screen_is_not_handed_to_more_workers_than_it_needs(
+async def test_a_days_batch_is_not_handed_to_more_workers_than_it_needs(
     harness: Harness,
 ) -> None:
     project = await harness.project(overlap=1)
@@ -188,13 +188,18 @@ async def test_an_item_on_screen_is_not_handed_to_more_workers_than_it_needs(
     first = await joined(harness, 111, "민지")
     second = await joined(harness, 222, "영수")
     third = await joined(harness, 333, "지훈")
+    await days_of(harness, 1)
     await first.tap("▶️")
     await second.tap("▶️")
     assert first.screen["photo"][0]["file_unique_id"] != second.screen["photo"][0][
         "file_unique_id"]
     await third.tap("▶️")
     assert "지금은 할 일이 없어요" in third.words()
-    await first.tap("☕")  # leaving lets the item go
+    await first.tap("☕")  # a break keeps the day's batch: it is still 민지's today
+    await third.send("/start")
+    await third.tap("▶️")
+    assert "지금은 할 일이 없어요" in third.words()
+    harness.clock.advance(days=1)  # 민지's day is over: what she left goes back to the pool
     await third.send("/start")
     await third.tap("▶️")
     assert "1 / 1" in third.words()
@@ -367,7 +372,7 @@ async def test_a_picture_id_telegram_no_longer_knows_is_uploaded_again(harness: 
     assert row is not None and row[0] == 1  # the third picture was never shown yet
 
 
-async def test_an_item_let_go_during_a_break_is_not_answered_beyond_its_overlap(
+async def test_reserved_items_count_toward_the_overlap_until_they_are_answered(
     harness: Harness,
 ) -> None:
     await harness.pictures(await harness.project(overlap=2), 3)
@@ -375,22 +380,25 @@ async def test_an_item_let_go_during_a_break_is_not_answered_beyond_its_overlap(
     b = await joined(harness, 222, "B")
     c = await joined(harness, 333, "C")
     await a.tap("▶️")
-    await a.tap("🐶 Dog")  # item 1; item 2 is now kept for A
+    await a.tap("🐶 Dog")  # A: item 1 answered; items 2 and 3 reserved for A today
     await a.tap("↩️")
-    await a.tap("☕")  # lets item 2 go
+    await a.tap("☕")
     await b.tap("▶️")
-    await b.tap("🐶 Dog")
-    await b.tap("🐶 Dog")  # B: items 1 and 2
+    for _ in range(3):
+        await b.tap("🐶 Dog")  # B: items 1, 2 and 3
     await c.tap("▶️")
-    await c.tap("🐶 Dog")  # C: item 2 (item 1 is full), so item 2 is full now
+    assert "지금은 할 일이 없어요" in c.words()  # every item has two hands already
     await a.tap("▶️ 다시 하기")
     assert "✅ 🐶 Dog" in a.buttons()  # back on item 1, as A left it
-    await a.tap("🐶 Dog")  # kept; item 2 is full now, and item 3 is held by B and C
-    assert "지금은 할 일이 더 없어요" in a.words()
+    await a.tap("🐶 Dog")  # kept; item 2 is next, still A's
+    assert "2 / 3" in a.words()
+    await a.tap("🐱 Cat")
+    await a.tap("🐱 Cat")
+    assert "다 했어요" in a.words()
     async with harness.store.db.read() as conn:
         cursor = await conn.execute("SELECT item_id, count(*) FROM answers GROUP BY item_id")
         counts = dict(tuple(row) for row in await cursor.fetchall())  # type: ignore[misc]
-    assert max(counts.values()) == 2
+    assert counts == {1: 2, 2: 2, 3: 2}
 
 
 async def test_a_day_made_small_grows_when_more_work_arrives(harness: Harness) -> None:
@@ -398,18 +406,17 @@ async def test_a_day_made_small_grows_when_more_work_arrives(harness: Harness) -
     await harness.pictures(project, 2)
     a = await joined(harness, 111, "A")
     b = await joined(harness, 222, "B")
-    await a.tap("▶️")
-    await a.tap("🐶 Dog")  # A holds item 2 now, so nothing is free for B
+    await a.tap("▶️")  # both pictures are A's today
     await b.tap("▶️")
     assert "지금은 할 일이 없어요" in b.words()
-    await a.tap("☕")
-    await b.tap("▶️")
-    assert "1 / 1" in b.words()
-    await b.tap("🐶 Dog")
-    assert "1개" in b.words()
+    await a.tap("🐶 Dog")
+    await a.tap("🐶 Dog")
+    assert "2개" in a.words()
     await harness.pictures(project, 6)  # 4 new pictures (the first 2 are duplicates)
+    await a.tap("▶️")
+    assert "3 / 6" in a.words()  # A's day grows to take the new work
     await b.tap("▶️")
-    assert "2 / 5" in b.words()
+    assert "지금은 할 일이 없어요" in b.words()  # ...which is A's now: overlap 1
 
 
 async def test_the_next_morning_a_typed_word_brings_a_start_button_not_yesterdays_count(

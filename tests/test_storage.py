@@ -90,14 +90,15 @@ _WORKER_SCRIPT = textwrap.dedent("""
     from storage.repo import SqlItemSink, Store
     from tasks.importing import PreparedText
     from tasks.labeling import LabelingService
-    from tasks.workers import invite_worker
+    from tasks.workers import ScheduleChange, invite_worker
 
     async def main():
         store = Store(await Database.open(sys.argv[1]))
         now = datetime.now(UTC)
         async with store.uow() as repo:
             project = await repo.create_project("p", "Q?", ("🐶 Dog", "🐱 Cat"), 3, now)
-            worker = (await invite_worker(repo, "w", "p", now)).worker
+            every_day = ScheduleChange(days=frozenset(range(7)))  # whatever today is
+            worker = (await invite_worker(repo, "w", "p", now, schedule=every_day)).worker
         await SqlItemSink(store).add_items(
             project.id, [PreparedText(f"s{i}", f"k{i}", "x") for i in range(5)])
         service = LabelingService(store.uow)

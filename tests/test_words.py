@@ -11,9 +11,9 @@ from bot.callbacks import MAX_BYTES, Action, Op, decode, encode
 from bot.i18n import LANGUAGES, catalog, language_for, t
 from bot.views import progress_bar
 from tasks.errors import InvalidInput
-from tasks.labeling import minutes_for
 from tasks.ports import NOT_SURE
 from tasks.projects import parse_choice
+from tasks.schedule import minutes_for
 
 
 def _fields(text: str) -> set[str]:

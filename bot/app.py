@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from datetime import datetime
 
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -19,16 +19,18 @@ from telegram.request import BaseRequest
 from bot.config import BOT_USERNAME_KEY, Config
 from bot.dispatch import TICK_SECONDS, Dispatcher
 from bot.handlers import on_button, on_coordinator_command, on_error, on_message, on_start
+from bot.ratelimit import rate_limiter
 from bot.services import Haru, utc_now
 from storage.db import Database
 from storage.repo import Store
 
 log = logging.getLogger(__name__)
 
+# Durations from python-telegram-bot (RetryAfter.retry_after) as timedelta now, as they will be
+# in its next major version, instead of an int with a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 COORDINATOR_COMMANDS = ("workers", "pause", "resume", "help")
-# Telegram allows about 30 messages a second in all. The limiter spaces them evenly (no
-# bursts), a little under the limit, so Telegram never has to answer "too many requests".
-MESSAGES_PER_SECOND = 29.5
 
 def build_application(
     config: Config,
@@ -79,11 +81,9 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        # A flood-control answer (RetryAfter) is waited out and retried, up to 3 times.
-        limiter = AIORateLimiter(
-            overall_max_rate=1, overall_time_period=1 / MESSAGES_PER_SECOND, max_retries=3
-        )
-        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+        # At most 29 messages in any second; a flood-control answer (RetryAfter) is waited
+        # out and retried, up to 3 times.
+        builder = builder.rate_limiter(rate_limiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", on_start, filters=private))

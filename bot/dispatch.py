@@ -37,8 +37,9 @@ from tasks.model import NoticeKind
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 20  # how often the schedule is looked at; a due batch waits at most this long
+TICK_SECONDS = 20  # how often the schedule is looked at for what has fallen due
 SENDERS = 16  # sends in flight at once: enough to keep 30/s busy, few enough to let taps by
+IDLE = 0.05  # seconds a sender waits for the planner when nothing is due yet
 # The httpx errors after which the request surely did not reach Telegram.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout)
 
@@ -67,8 +68,10 @@ def surely_not_sent(exc: NetworkError) -> bool:
     return isinstance(exc.__cause__, _NOT_SENT) or "not* sent" in str(exc)
 
 
-def _seconds(value: object) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(str(value))
+def _wait(exc: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait (a timedelta with PTB_TIMEDELTA, see bot/app.py)."""
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def send(bot: Bot, delivery: Delivery) -> Result:
@@ -84,7 +87,7 @@ async def send(bot: Bot, delivery: Delivery) -> Result:
         gone = "chat not found" in str(exc).lower()
         return Result(delivery, Outcome.BLOCKED if gone else Outcome.FAILED, error=str(exc))
     except RetryAfter as exc:
-        return Result(delivery, Outcome.RETRY, retry_after=_seconds(exc.retry_after),
+        return Result(delivery, Outcome.RETRY, retry_after=_wait(exc),
                       error=str(exc))
     except (TimedOut, NetworkError) as exc:
         outcome = Outcome.RETRY if surely_not_sent(exc) else Outcome.UNCERTAIN
@@ -111,21 +114,33 @@ class Dispatcher:
         if self._lock.locked():
             return None
         async with self._lock:
-            report = await self.haru.daily.plan(self.haru.clock())
+            # Sending starts as soon as the first workers are planned: on a busy morning the
+            # first messages do not wait for the last batch to be reserved.
+            planning = asyncio.ensure_future(self.haru.daily.plan(self.haru.clock()))
+            try:
+                await self.drain(keep_going, planning)
+            finally:
+                report = await planning
             if report.batches or report.missed or report.released:
                 log.info("schedule: %s", report)
-            await self.drain(keep_going)
             return report
 
-    async def drain(self, keep_going: Callable[[], bool] = lambda: True) -> list[Result]:
-        """Send every notice that is due, SENDERS at a time; then tidy old buttons."""
+    async def drain(
+        self, keep_going: Callable[[], bool] = lambda: True,
+        planning: asyncio.Future[PlanReport] | None = None,
+    ) -> list[Result]:
+        """Send every notice that is due, SENDERS at a time, while `planning` adds more;
+        then tidy old buttons."""
         results: list[Result] = []
 
         async def sender() -> None:
             while keep_going():
                 claimed = await self.haru.daily.claim(self.haru.clock(), 1)
                 if not claimed:
-                    return
+                    if planning is None or planning.done():
+                        return
+                    await asyncio.sleep(IDLE)
+                    continue
                 result = await send(self.bot, claimed[0])
                 await self.haru.daily.record([result], self.haru.clock())
                 results.append(result)

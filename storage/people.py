@@ -10,12 +10,13 @@ from datetime import datetime, time
 
 import aiosqlite
 
+from storage.times import ts
 from tasks.model import Coordinator, Notice, NoticeKind, NoticeState
 from tasks.schedule import encode_days
 
 
 def _ts(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return ts(value) if value is not None else None
 
 
 def _coordinator(row: aiosqlite.Row) -> Coordinator:
@@ -79,7 +80,7 @@ class PeopleSql:
         cursor = await self.conn.execute(
             "SELECT id FROM workers WHERE next_due_at IS NOT NULL AND next_due_at <= ?"
             " ORDER BY next_due_at, id LIMIT ?",
-            (now.isoformat(), limit),
+            (ts(now), limit),
         )
         return [int(r[0]) for r in await cursor.fetchall()]
 

@@ -12,19 +12,12 @@ import aiosqlite
 
 from storage.db import Database
 from storage.people import PeopleSql
+from storage.times import parse_ts, ts
 from tasks.errors import NotFound
 from tasks.importing import PreparedImage, PreparedItem, PreparedText
 from tasks.model import Item, ItemKind, Mode, Project, Worker
 from tasks.ports import NOT_SURE, Batch, Invite, SavedAnswer, WorkerState
 from tasks.schedule import decode_days
-
-
-def ts(value: datetime) -> str:
-    return value.isoformat()
-
-
-def parse_ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def _project(row: aiosqlite.Row) -> Project:
@@ -122,6 +115,10 @@ class SqlRepo(PeopleSql):
     async def item_kinds(self, project_id: int) -> set[ItemKind]:
         rows = await self._all("SELECT DISTINCT kind FROM items WHERE project_id = ?", project_id)
         return {ItemKind(row[0]) for row in rows}
+
+    async def project_kind(self, project_id: int) -> ItemKind | None:
+        row = await self._one("SELECT kind FROM items WHERE project_id = ? LIMIT 1", project_id)
+        return ItemKind(row[0]) if row else None
 
     async def item(self, item_id: int) -> Item:
         row = await self._one("SELECT * FROM items WHERE id = ?", item_id)

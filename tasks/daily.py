@@ -18,7 +18,7 @@ from tasks.model import ItemKind, Mode, Notice, NoticeKind, NoticeState, Worker
 from tasks.ports import ScheduleRepository, ScheduleUnitOfWork
 from tasks.schedule import at, day_end, local_day, minutes_for, next_start
 
-PLAN_CHUNK = 200  # workers planned per transaction: the write lock is held briefly
+PLAN_CHUNK = 50  # workers planned per transaction: the write lock is held briefly
 MAX_ATTEMPTS = 8  # sends that surely did not arrive, before a notice is given up
 _BACKOFF = (5, 15, 30, 60, 120, 300, 600)  # seconds before the next try, by attempt
 
@@ -170,10 +170,10 @@ class DailyService:
             state, seq=state.seq + 1, mode=Mode.IDLE, batch_id=batch.id, item_id=None,
             frontier_id=None, frontier_shown=None, hold_until=None,
         ))
-        kinds = await repo.item_kinds(worker.project_id)
+        kind = await repo.project_kind(worker.project_id)
         return Delivery(
             notice, chat_id, worker.lang, worker.name, seq=state.seq + 1,
-            count=batch.size, kind=ItemKind.TEXT if kinds == {ItemKind.TEXT} else ItemKind.IMAGE,
+            count=batch.size, kind=kind or ItemKind.IMAGE,
             minutes=minutes_for(batch.size, await pace(repo, worker.id)),
             local_time=now.astimezone(ZoneInfo(worker.tz)), old_message_id=state.message_id,
         )

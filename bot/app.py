@@ -57,12 +57,15 @@ def build_application(
         dispatcher = Dispatcher(haru, app.bot)
         app.bot_data["dispatcher"] = dispatcher
         if app.job_queue is not None:
-            # A stateless repeating job: what is due lives in SQLite. The first tick runs at
-            # once and catches up on anything that fell due while Haru was stopped.
-            app.job_queue.run_repeating(
-                dispatcher.job, interval=tick_seconds, first=0, name="haru-schedule",
-                job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 4},
-            )
+            # A stateless repeating job: what is due lives in SQLite. One extra run right
+            # after start catches up on anything that fell due while Haru was stopped (an
+            # interval job's first run would only come one interval later).
+            options = {"misfire_grace_time": None, "coalesce": True, "max_instances": 4}
+            app.job_queue.run_once(dispatcher.job, when=0.5, name="haru-catch-up",
+                                   job_kwargs=options)
+            app.job_queue.run_repeating(dispatcher.job, interval=tick_seconds,
+                                        first=tick_seconds, name="haru-schedule",
+                                        job_kwargs=options)
         log.info("Haru is running as @%s on %s", app.bot.username, config.db_path)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]

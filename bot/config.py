@@ -98,6 +98,8 @@ def setup_logging(token: str | None) -> None:
                         level=logging.INFO)
     # Each request URL holds the token; httpx logs them at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The schedule's job runs every 20 s; APScheduler would log two lines each time.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("telegram.ext").setLevel(logging.DEBUG)  # PlainStartup keeps the retries
     filters: list[logging.Filter] = [PlainStartup()]
     if token:

@@ -194,7 +194,8 @@ async def change_schedule(
     )
     fresh: Worker = await repo.worker(worker.id)
     await repo.set_next_due(worker.id, due_after(fresh, now, today_if_passed=True))
-    return fresh
+    updated: Worker = await repo.worker(worker.id)
+    return updated
 
 
 async def pause_worker(repo: Any, name: str, now: datetime) -> tuple[Worker, bool]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -40,6 +41,11 @@ class BotApi(ThreadingHTTPServer):
                         return params
             time.sleep(0.05)
         raise AssertionError(f"no {method} call with {match}; saw {[c[1] for c in self.calls]}")
+
+    def texts(self, chat_id: int) -> list[str]:
+        with self.lock:
+            return [str(p.get("text")) for _, name, p in self.calls
+                    if name == "sendMessage" and p.get("chat_id") == chat_id]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -146,6 +152,43 @@ def test_haru_run_talks_to_the_server_in_haru_api_url_and_stops_cleanly_on_ctrl_
     assert TOKEN not in out + err
     prefixes = {prefix for prefix, _, _ in api.calls}
     assert prefixes == {f"/bot{TOKEN}"}
+
+
+def test_haru_run_sends_a_batch_that_fell_due_while_it_was_stopped(
+    api: BotApi, tmp_path: Path
+) -> None:
+    env = run_env(tmp_path, f"http://127.0.0.1:{api.server_address[1]}")
+    sentences = tmp_path / "s.csv"
+    sentences.write_text("text\nThe tea is warm.\nThe soup is cold.\n", encoding="utf-8")
+    assert haru(["project", "create", "p", "--question", "How is it?", "--choice", "🙂 Good",
+                 "--choice", "🙁 Bad"], env).returncode == 0
+    assert haru(["import", "p", str(sentences)], env).returncode == 0
+    env["HARU_BOT_USERNAME"] = "haru_e2e_bot"
+    code = haru(["invite", "worker", "민지", "--project", "p"], env).stdout.strip()[-22:]
+    with sqlite3.connect(tmp_path / "haru.db") as conn:  # as if 민지 had joined earlier
+        conn.execute("UPDATE workers SET tg_user_id = 77, chat_id = 77")
+    assert code
+    # Every day at 00:00 UTC: today's has passed, so it is due as soon as the bot is back.
+    done = haru(["worker", "set", "민지", "--days", "daily", "--at", "00:00", "--tz", "UTC"],
+                env)
+    assert done.returncode == 0, done.stderr
+    for attempt in range(2):  # a second start must not send it again
+        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            api.wait_for("getUpdates")
+            deadline = time.monotonic() + 10
+            while attempt == 0 and not api.texts(77) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1.5)
+            bot.send_signal(signal.SIGINT)
+            _, err = bot.communicate(timeout=30)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        assert bot.returncode == 0, err
+    texts = api.texts(77)
+    assert len(texts) == 1 and "오늘은 글 2개예요." in texts[0], texts
 
 
 def run_env(tmp_path: Path, api_url: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -345,13 +345,18 @@ async def cmd_worker_list(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-async def cmd_worker_pause(args: argparse.Namespace, config: Config) -> int:
+async def _switch(args: argparse.Namespace, config: Config,
+                  change: Callable[..., Awaitable[tuple[Worker, bool]]]) -> tuple[Worker, bool]:
     store = await _store(config)
     try:
         async with store.uow() as repo:
-            worker, changed = await pause_worker(repo, args.name, datetime.now(UTC))
+            return await change(repo, args.name, datetime.now(UTC))
     finally:
         await store.db.close()
+
+
+async def cmd_worker_pause(args: argparse.Namespace, config: Config) -> int:
+    worker, changed = await _switch(args, config, pause_worker)
     if changed:
         print(f"Paused {worker.name}: no batches and no reminders until "
               f"`haru worker resume {worker.name}`.")
@@ -361,12 +366,7 @@ async def cmd_worker_pause(args: argparse.Namespace, config: Config) -> int:
 
 
 async def cmd_worker_resume(args: argparse.Namespace, config: Config) -> int:
-    store = await _store(config)
-    try:
-        async with store.uow() as repo:
-            worker, changed = await resume_worker(repo, args.name, datetime.now(UTC))
-    finally:
-        await store.db.close()
+    worker, changed = await _switch(args, config, resume_worker)
     if not changed:
         print(f"{worker.name} is not paused.")
     elif worker.next_due_at is None:

@@ -9,8 +9,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
+from tasks.daily import due_after
 from tasks.errors import InvalidInput, NotFound
 from tasks.model import Coordinator, Project, Worker
 from tasks.ports import Invite
@@ -57,8 +58,11 @@ class ScheduleChange:
         )
 
 
-class InviteRepository(Protocol):
+class PeopleRepository(Protocol):
+    """What invites, joining and schedules need from storage."""
+
     async def project_by_name(self, name: str) -> Project | None: ...
+    async def project(self, project_id: int) -> Project: ...
     async def worker(self, worker_id: int) -> Worker: ...
     async def worker_by_name(self, name: str) -> Worker | None: ...
     async def worker_by_tg(self, tg_user_id: int) -> Worker | None: ...
@@ -72,9 +76,23 @@ class InviteRepository(Protocol):
     ) -> None: ...
     async def invite(self, code_hash: str) -> Invite | None: ...
     async def revoke_invites(self, worker_id: int, now: datetime, role: str = ...) -> int: ...
-    async def reset_screen(self, worker_id: int, *, keep_work: bool) -> None: ...
-    async def project(self, project_id: int) -> Project: ...
     async def use_invite(self, code_hash: str, tg_user_id: int, now: datetime) -> bool: ...
+    async def reset_screen(self, worker_id: int, *, keep_work: bool) -> None: ...
+    async def release_worker(self, worker_id: int) -> int: ...
+    async def set_schedule(
+        self, worker_id: int, *, days: frozenset[int], start: time, tz: str, batch_size: int,
+        reminder: time | None,
+    ) -> None: ...
+    async def set_next_due(self, worker_id: int, when: datetime | None) -> None: ...
+    async def set_paused(self, worker_id: int, when: datetime | None) -> None: ...
+    async def set_unreachable(self, worker_id: int, when: datetime | None) -> bool: ...
+    async def create_coordinator(self, name: str, now: datetime) -> Coordinator: ...
+    async def coordinator(self, coordinator_id: int) -> Coordinator | None: ...
+    async def coordinator_by_name(self, name: str) -> Coordinator | None: ...
+    async def coordinator_by_tg(self, tg_user_id: int) -> Coordinator | None: ...
+    async def bind_coordinator(
+        self, coordinator_id: int, tg_user_id: int, chat_id: int, lang: str, now: datetime
+    ) -> None: ...
 
 
 def hash_code(code: str) -> str:
@@ -112,7 +130,7 @@ class WorkerInvite:
 
 
 async def invite_worker(
-    repo: Any, name: str, project_name: str, now: datetime, days: int = INVITE_DAYS,
+    repo: PeopleRepository, name: str, project_name: str, now: datetime, days: int = INVITE_DAYS,
     schedule: ScheduleChange | None = None,
 ) -> WorkerInvite:
     """Create the worker if new (or move them to the project) and a fresh invite code.
@@ -150,7 +168,7 @@ class CoordinatorInvite:
 
 
 async def invite_coordinator(
-    repo: Any, name: str, now: datetime, days: int = INVITE_DAYS
+    repo: PeopleRepository, name: str, now: datetime, days: int = INVITE_DAYS
 ) -> CoordinatorInvite:
     """A coordinator (job coach): made if new, with a fresh single-use link."""
     name = validate_worker_name(name)
@@ -166,7 +184,7 @@ async def invite_coordinator(
     return CoordinatorInvite(coordinator, code, coordinator.tg_user_id is not None, revoked)
 
 
-async def named_worker(repo: Any, name: str) -> Worker:
+async def named_worker(repo: PeopleRepository, name: str) -> Worker:
     worker: Worker | None = await repo.worker_by_name(" ".join(name.split()))
     if worker is None:
         raise NotFound(f'There is no worker called "{name}". See `haru worker list`.')
@@ -174,12 +192,10 @@ async def named_worker(repo: Any, name: str) -> Worker:
 
 
 async def change_schedule(
-    repo: Any, worker: Worker | str, change: ScheduleChange, now: datetime
+    repo: PeopleRepository, worker: Worker | str, change: ScheduleChange, now: datetime
 ) -> Worker:
     """Set any part of a worker's schedule; checked whole before anything is saved. A start
     time already passed today still counts today, unless today's batch went out already."""
-    from tasks.daily import due_after
-
     if isinstance(worker, str):
         worker = await named_worker(repo, worker)
     tz = check_zone(change.tz) if change.tz is not None else worker.tz
@@ -198,7 +214,7 @@ async def change_schedule(
     return updated
 
 
-async def pause_worker(repo: Any, name: str, now: datetime) -> tuple[Worker, bool]:
+async def pause_worker(repo: PeopleRepository, name: str, now: datetime) -> tuple[Worker, bool]:
     """No batch and no reminder until resumed (holidays, sickness). False: already paused."""
     worker = await named_worker(repo, name)
     if worker.paused:
@@ -208,10 +224,8 @@ async def pause_worker(repo: Any, name: str, now: datetime) -> tuple[Worker, boo
     return await repo.worker(worker.id), True
 
 
-async def resume_worker(repo: Any, name: str, now: datetime) -> tuple[Worker, bool]:
+async def resume_worker(repo: PeopleRepository, name: str, now: datetime) -> tuple[Worker, bool]:
     """Batches again from the next start time on. False: the worker was not paused."""
-    from tasks.daily import due_after
-
     worker = await named_worker(repo, name)
     if not worker.paused:
         return worker, False
@@ -222,7 +236,7 @@ async def resume_worker(repo: Any, name: str, now: datetime) -> tuple[Worker, bo
 
 
 async def join(
-    repo: Any, code: str, tg_user_id: int, chat_id: int, lang: str, now: datetime
+    repo: PeopleRepository, code: str, tg_user_id: int, chat_id: int, lang: str, now: datetime
 ) -> JoinResult:
     """`/start <code>`: bind this Telegram account to the invited person, once."""
     if not _CODE.match(code):
@@ -233,7 +247,8 @@ async def join(
         return JoinResult(JoinOutcome.INVALID)
     if invite.role == "coordinator":
         return await _join_coordinator(repo, invite, code_hash, tg_user_id, chat_id, lang, now)
-    if invite.role != "worker":
+    worker_id = invite.worker_id
+    if invite.role != "worker" or worker_id is None:
         return JoinResult(JoinOutcome.INVALID)
     current = await repo.worker_by_tg(tg_user_id)
     if current is not None and current.id == invite.worker_id:
@@ -247,24 +262,25 @@ async def join(
         return JoinResult(JoinOutcome.INVALID)
     # A new invite for a worker who changed phones moves them to the new account; the old
     # chat's messages are not this chat's, so the screen is drawn anew here.
-    await repo.bind_worker(invite.worker_id, tg_user_id, chat_id, lang, now)
-    await repo.reset_screen(invite.worker_id, keep_work=True)
-    await repo.set_unreachable(invite.worker_id, None)
-    worker: Worker = await repo.worker(invite.worker_id)
+    await repo.bind_worker(worker_id, tg_user_id, chat_id, lang, now)
+    await repo.reset_screen(worker_id, keep_work=True)
+    await repo.set_unreachable(worker_id, None)
+    worker = await repo.worker(worker_id)
     # The first scheduled batch is the first start after joining: today's work, if its time
     # has passed, is the ▶️ under the welcome.
-    from tasks.daily import due_after
-
     await repo.set_next_due(worker.id, due_after(worker, now, today_if_passed=False))
     return JoinResult(JoinOutcome.JOINED, await repo.worker(worker.id))
 
 
 async def _join_coordinator(
-    repo: Any, invite: Invite, code_hash: str, tg_user_id: int, chat_id: int, lang: str,
-    now: datetime,
+    repo: PeopleRepository, invite: Invite, code_hash: str, tg_user_id: int, chat_id: int,
+    lang: str, now: datetime,
 ) -> JoinResult:
-    current: Coordinator | None = await repo.coordinator_by_tg(tg_user_id)
-    if current is not None and current.id == invite.coordinator_id:
+    current = await repo.coordinator_by_tg(tg_user_id)
+    coordinator_id = invite.coordinator_id
+    if coordinator_id is None:
+        return JoinResult(JoinOutcome.INVALID)
+    if current is not None and current.id == coordinator_id:
         await repo.use_invite(code_hash, tg_user_id, now)
         return JoinResult(JoinOutcome.ALREADY, coordinator=current)
     if invite.used_at is not None or invite.expires_at <= now:
@@ -273,5 +289,5 @@ async def _join_coordinator(
         return JoinResult(JoinOutcome.OTHER, coordinator=current)
     if not await repo.use_invite(code_hash, tg_user_id, now):
         return JoinResult(JoinOutcome.INVALID)
-    await repo.bind_coordinator(invite.coordinator_id, tg_user_id, chat_id, lang, now)
-    return JoinResult(JoinOutcome.JOINED, coordinator=await repo.coordinator(invite.coordinator_id))
+    await repo.bind_coordinator(coordinator_id, tg_user_id, chat_id, lang, now)
+    return JoinResult(JoinOutcome.JOINED, coordinator=await repo.coordinator(coordinator_id))

@@ -19,6 +19,8 @@ from tasks.model import Coordinator, Worker
 from tasks.schedule import format_clock, format_days
 from tasks.workers import pause_worker, resume_worker
 
+MAX_LIST_CHARS = 3800  # a Telegram message holds 4096 characters
+
 
 async def coordinator_of(haru: Haru, update: Update) -> Coordinator | None:
     user = update.effective_user
@@ -47,11 +49,15 @@ async def workers_text(haru: Haru, lang: str) -> str:
         projects = {w.project_id: (await repo.project(w.project_id)).name for w in workers}
     if not workers:
         return t(lang, "coord_no_workers")
-    return "\n".join(
-        f"<b>{escape(w.name)}</b> · {escape(projects[w.project_id])} · "
-        f"{format_days(w.days)} {format_clock(w.start_at)} · {status(lang, w)}"
-        for w in workers
-    )
+    lines: list[str] = []
+    for index, w in enumerate(workers):
+        line = (f"<b>{escape(w.name)}</b> · {escape(projects[w.project_id])} · "
+                f"{format_days(w.days)} {format_clock(w.start_at)} · {status(lang, w)}")
+        if sum(len(x) + 1 for x in lines) + len(line) > MAX_LIST_CHARS:
+            lines.append(t(lang, "coord_more", count=len(workers) - index))
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
 async def on_workers(haru: Haru, coordinator: Coordinator, update: Update) -> None:

@@ -80,3 +80,17 @@ async def test_a_worker_can_also_be_a_coordinator(harness: Harness) -> None:
     assert "민지 · animals" in phone.words()
     await phone.tap("▶️")
     assert "1 / 3" in phone.words()
+
+
+async def test_a_long_list_of_workers_fits_in_one_message(harness: Harness) -> None:
+    await harness.project()
+    for i in range(150):
+        await harness.invite(f"작업자 {i:03d}")
+    phone = await coach(harness)
+    await phone.send("/workers")
+    lines = phone.words().splitlines()
+    assert len(phone.words()) < 4096
+    assert lines[0].startswith("작업자 000 · animals")
+    assert lines[-1].startswith("그 밖에") and "haru worker list" in lines[-1]
+    shown = len(lines) - 1
+    assert f"{150 - shown}명" in lines[-1]

@@ -17,12 +17,14 @@ Prints Markdown tables:
        reservations (`--workers` workers x 20, as many as the project can take) is held;
    (c) `SqlRepo.add_answer` of a reserved item (also deletes the reservation and updates the
        item's counters), one transaction each: the call alone, and the call plus COMMIT;
-   (d) `SqlRepo.release_expired` when that whole day expires at once: one call's time.
+   (d) `SqlRepo.release_expired` when that whole day expires at once: the time of that one
+       call (at least 3 tries, each rolled back).
    `reserve` and `release_expired` run in a transaction that is rolled back after each call,
    so every call sees the same data; `next_reserved` and `is_reserved` run inside one read,
    like the service does. Times are for the call itself (its aiosqlite round trips included),
    without the COMMIT unless said so; (1) gives the COMMIT's price.
-3. `EXPLAIN QUERY PLAN` of the statements `reserve`, `next_reserved` and `release_expired` run.
+3. `EXPLAIN QUERY PLAN` of the statements `reserve`, `next_reserved` and `release_expired` run,
+   and whether `items_free` could serve `reserve`'s SELECT at all (with INDEXED BY).
 
 Everything runs on a temp file in the system's temp folder: the disk under it decides (1).
 """
@@ -38,7 +40,8 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,8 +60,18 @@ OVERLAP = 3
 BATCH_SIZE = 20
 FULL_SHARE = 0.9
 
-FULL = {"seconds": 3.0, "sizes": [1_000, 10_000, 100_000], "budget": 1.0, "workers": 1_000}
-QUICK = {"seconds": 0.5, "sizes": [1_000, 10_000], "budget": 0.25, "workers": 200}
+
+
+@dataclass(frozen=True)
+class Settings:
+    seconds: float  # of commits per synchronous level
+    sizes: tuple[int, ...]  # project sizes, in items
+    budget: float  # seconds of calls per case
+    workers: int  # whose day is reserved for (b)-(d)
+
+
+FULL = Settings(seconds=3.0, sizes=(1_000, 10_000, 100_000), budget=1.0, workers=1_000)
+QUICK = Settings(seconds=0.5, sizes=(1_000, 10_000), budget=0.25, workers=200)
 
 
 def filesystem(path: Path) -> str:
@@ -211,21 +224,20 @@ async def first_reserved(db: Database, batch: Batch, worker: Worker, project: Pr
     return int(found[0])
 
 
-async def open_day(
-    db: Database, project: Project, workers: int
-) -> tuple[list[tuple[Worker, Batch]], int]:
+async def open_day(db: Database, project: Project, workers: int) -> int:
     """`workers` fresh workers, each with the day's batch and 20 items reserved through
-    `SqlRepo.reserve`, all in one transaction; (workers and batches, reservations made)."""
-    made: list[tuple[Worker, Batch]] = []
+    `SqlRepo.reserve` (as `tasks.labeling.open_batch` does), all in one transaction; how many
+    reservations were made."""
     reserved = 0
     async with db.transaction() as conn:
         repo = SqlRepo(conn)
         for k in range(workers):
             worker = await repo.create_worker(f"day-worker-{k}", project.id, NOW)
             batch = await repo.create_batch(worker.id, DAY, NOW, DAY_END, scheduled=True)
-            reserved += await repo.reserve(batch, worker, project, BATCH_SIZE, NOW)
-            made.append((worker, await repo.resize_batch(batch.id, BATCH_SIZE)))
-    return made, reserved
+            more = await repo.reserve(batch, worker, project, BATCH_SIZE, NOW)
+            await repo.resize_batch(batch.id, more)
+            reserved += more
+    return reserved
 
 
 async def add_answers(
@@ -315,7 +327,7 @@ async def day_cases(folder: Path, size: int, budget: float, day_workers: int) ->
         # A whole day: every worker's batch reserved, as many as the project can take.
         workers = min(day_workers, size * OVERLAP // BATCH_SIZE)
         began = time.perf_counter()
-        day, reserved = await open_day(db, project, workers)
+        reserved = await open_day(db, project, workers)
         opened = time.perf_counter() - began
         assert reserved == workers * BATCH_SIZE, (reserved, workers)
         async with db.read() as conn:
@@ -345,9 +357,8 @@ async def day_cases(folder: Path, size: int, budget: float, day_workers: int) ->
         released = await latency(db, release, budget, reserved, rollback=True, at_least=3,
                                  at_most=20)
 
-        # (c) answers to the reserved items, round robin over the day's batches.
-        by_batch = sorted(pairs, key=lambda p: (p[1] - first) // BATCH_SIZE)
-        calls, totals = await add_answers(db, by_batch, budget)
+        # (c) answers to the reserved items, batch after batch.
+        calls, totals = await add_answers(db, pairs, budget)
         add("(c) `add_answer` of a reserved item (COMMIT not timed)",
             len(calls), statistics.median(calls), percentile(calls, 0.95))
         add("(c) `add_answer` of a reserved item + COMMIT (FULL)",
@@ -371,12 +382,14 @@ async def traced(conn: aiosqlite.Connection, call: Awaitable[object]) -> list[st
     try:
         await call
     finally:
-        await conn.set_trace_callback(None)
+        await conn.set_trace_callback(None)  # type: ignore[arg-type]
     return statements
 
 
-async def explain(conn: aiosqlite.Connection, sql: str, params: object = ()) -> list[str]:
-    cursor = await conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)  # type: ignore[arg-type]
+async def explain(
+    conn: aiosqlite.Connection, sql: str, params: Iterable[object] = ()
+) -> list[str]:
+    cursor = await conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)
     return [f"    {r['detail']}" for r in await cursor.fetchall()]
 
 
@@ -391,10 +404,19 @@ async def plan(folder: Path) -> list[str]:
             # The same statement reserve runs, with the same parameters.
             lines += ["`reserve` (its SELECT):", "", "    SELECT i.id <_FREE> ORDER BY i.id "
                       "LIMIT :count", ""]
+            params = {"project": project.id, "worker": worker.id, "count": BATCH_SIZE}
             lines += await explain(
-                repo.conn, f"SELECT i.id {_FREE} ORDER BY i.id LIMIT :count",
-                {"project": project.id, "worker": worker.id, "count": BATCH_SIZE},
+                repo.conn, f"SELECT i.id {_FREE} ORDER BY i.id LIMIT :count", params
             )
+            # Whether the partial index could serve it at all, if the planner were told to.
+            forced = _FREE.replace("FROM items i", "FROM items i INDEXED BY items_free", 1)
+            lines += ["", "The same with `FROM items i INDEXED BY items_free`:", ""]
+            try:
+                lines += await explain(
+                    repo.conn, f"SELECT i.id {forced} ORDER BY i.id LIMIT :count", params
+                )
+            except sqlite3.Error as error:
+                lines.append(f"    {type(error).__name__}: {error}")
             await repo.reserve(batch, worker, project, BATCH_SIZE, NOW)
             for name, call in (
                 ("next_reserved", repo.next_reserved(batch.id, NOW)),
@@ -408,7 +430,7 @@ async def plan(folder: Path) -> list[str]:
     return lines
 
 
-async def main_async(seconds: float, sizes: list[int], budget: float, workers: int) -> None:
+async def main_async(settings: Settings) -> None:
     with tempfile.TemporaryDirectory(prefix="haru-bench-") as temp:
         folder = Path(temp)
         print("# Haru storage benchmark\n")
@@ -418,14 +440,14 @@ async def main_async(seconds: float, sizes: list[int], budget: float, workers: i
         print(row("synchronous", "commits", "seconds", "commits/s", "median µs", "p95 µs"))
         print(row("---", "---:", "---:", "---:", "---:", "---:"))
         for level in ("FULL", "NORMAL"):
-            print(await commits(folder, level, seconds), flush=True)
+            print(await commits(folder, level, settings.seconds), flush=True)
         print()
         print(f"## The day's batch (text items, overlap {OVERLAP}, batches of {BATCH_SIZE}, "
               "no ANALYZE)\n")
         print(row("items", "case", "calls", "median µs", "p95 µs"))
         print(row("---:", "---", "---:", "---:", "---:"))
-        for size in sizes:
-            for line in await day_cases(folder, size, budget, workers):
+        for size in settings.sizes:
+            for line in await day_cases(folder, size, settings.budget, settings.workers):
                 print(line, flush=True)
         print()
         print("## Query plans\n")
@@ -436,24 +458,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="small and short: " + ", ".join(f"--{k} {v}" for k, v in
-                                                             QUICK.items()).replace(",", "", 1)
-                        if False else "small and short (options given still count): "
-                        + "; ".join(f"{k} {v}" for k, v in QUICK.items()))
+                        help=f"small and short: sizes {' '.join(map(str, QUICK.sizes))},"
+                        f" {QUICK.seconds} s of commits, budget {QUICK.budget} s,"
+                        f" {QUICK.workers} workers (options given still count)")
     parser.add_argument("--seconds", type=float,
-                        help=f"seconds of commits per synchronous level ({FULL['seconds']})")
+                        help=f"seconds of commits per synchronous level ({FULL.seconds})")
     parser.add_argument("--sizes", type=int, nargs="+",
-                        help=f"project sizes in items ({FULL['sizes']})")
+                        help=f"project sizes in items ({' '.join(map(str, FULL.sizes))})")
     parser.add_argument("--budget", type=float,
-                        help=f"seconds of calls per case ({FULL['budget']})")
+                        help=f"seconds of calls per case ({FULL.budget})")
     parser.add_argument("--workers", type=int,
-                        help=f"workers whose day is reserved for (b)-(d) ({FULL['workers']})")
+                        help=f"workers whose day is reserved for (b)-(d) ({FULL.workers})")
     args = parser.parse_args()
-    chosen = {**(QUICK if args.quick else FULL),
-              **{k: v for k, v in vars(args).items() if k in FULL and v is not None}}
+    base = QUICK if args.quick else FULL
+    chosen = Settings(
+        seconds=base.seconds if args.seconds is None else args.seconds,
+        sizes=base.sizes if args.sizes is None else tuple(args.sizes),
+        budget=base.budget if args.budget is None else args.budget,
+        workers=base.workers if args.workers is None else args.workers,
+    )
     started = time.perf_counter()
-    asyncio.run(main_async(float(chosen["seconds"]), list(chosen["sizes"]),  # type: ignore[call-overload]
-                           float(chosen["budget"]), int(chosen["workers"])))  # type: ignore[call-overload]
+    asyncio.run(main_async(chosen))
     print(f"\n(total {time.perf_counter() - started:.1f} s)")
 
 

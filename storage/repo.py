@@ -65,7 +65,7 @@ def _saved(row: aiosqlite.Row) -> SavedAnswer:
 # items_free holds exactly these), not answered by them, and not already theirs.
 _FREE = """
     FROM items i
-    WHERE i.project_id = :project AND i.status = 'open' AND i.n_answers + i.n_reserved < i.wanted
+    WHERE i.project_id = :project AND i.status = 'open' AND i.wanted > i.n_answers + i.n_reserved
       AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.worker_id = :worker)
       AND NOT EXISTS (SELECT 1 FROM reservations r
                       WHERE r.worker_id = :worker AND r.item_id = i.id)
@@ -330,11 +330,12 @@ class SqlRepo(PeopleSql):
         return row is not None
 
     async def _release(self, where: str, *args: object) -> int:
+        # One pass over the reservations that end, counted per item (not a count per item).
         await self.conn.execute(
-            "UPDATE items SET n_reserved = n_reserved - (SELECT count(*) FROM reservations r"
-            f" WHERE r.item_id = items.id AND {where})"
-            f" WHERE id IN (SELECT r.item_id FROM reservations r WHERE {where})",
-            (*args, *args),
+            "UPDATE items SET n_reserved = n_reserved - gone.n FROM (SELECT r.item_id,"
+            f" count(*) AS n FROM reservations r WHERE {where} GROUP BY r.item_id) AS gone"
+            " WHERE items.id = gone.item_id",
+            args,
         )
         cursor = await self.conn.execute(f"DELETE FROM reservations AS r WHERE {where}", args)
         return cursor.rowcount

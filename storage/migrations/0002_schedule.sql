@@ -15,9 +15,13 @@ CREATE INDEX workers_due ON workers (next_due_at) WHERE next_due_at IS NOT NULL;
 ALTER TABLE items ADD COLUMN wanted INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE items ADD COLUMN n_reserved INTEGER NOT NULL DEFAULT 0;
 UPDATE items SET wanted = (SELECT overlap FROM projects p WHERE p.id = items.project_id);
--- Only items that can still take a hand: choosing a batch never steps over full ones.
+-- Only items that can still take a hand: choosing a batch never steps over full ones. (Written
+-- "wanted > ..." because SQLite turns "a + b < c" around, and then a query would not match.)
 CREATE INDEX items_free ON items (project_id, id)
-    WHERE status = 'open' AND n_answers + n_reserved < wanted;
+    WHERE status = 'open' AND wanted > n_answers + n_reserved;
+-- Which items come next is items_free's job now; the project's other lookups use the
+-- (project_id, content_key) index.
+DROP INDEX items_next;
 
 -- A batch lasts until the end of the worker's local day; then what is left goes back.
 ALTER TABLE batches ADD COLUMN ends_at TEXT;

@@ -51,7 +51,7 @@ def build_application(
         if app.bot.username:
             async with store.uow() as repo:
                 await repo.set_meta(BOT_USERNAME_KEY, app.bot.username)
-        if interrupted := await haru.daily.recover():
+        if interrupted := await haru.daily.recover(clock()):
             log.warning("%d notices were being sent when Haru stopped: not sent again",
                         interrupted)
         dispatcher = Dispatcher(haru, app.bot)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
@@ -128,8 +129,10 @@ def _schedule_change(args: argparse.Namespace) -> ScheduleChange:
         )
     batch = None
     if args.batch is not None:
-        text = args.batch.replace(",", "").replace("_", "").strip()
-        if not text.lstrip("-").isdigit():
+        text = args.batch.strip()
+        if re.fullmatch(r"-?\d{1,3}(,\d{3})+", text):  # "10,000": a number, with separators
+            text = text.replace(",", "")
+        if not re.fullmatch(r"-?\d+", text):
             raise InvalidInput(f'--batch "{args.batch}" is not a number of items (1 to 500).')
         batch = check_batch(int(text))
     return ScheduleChange(

@@ -27,7 +27,11 @@ async def coordinator_of(haru: Haru, update: Update) -> Coordinator | None:
     if user is None:
         return None
     async with haru.store.reader() as repo:
-        return await repo.coordinator_by_tg(user.id)
+        coordinator = await repo.coordinator_by_tg(user.id)
+    if coordinator is not None and coordinator.unreachable_at is not None:
+        async with haru.store.uow() as repo:  # they write again: they can be reached again
+            await repo.set_coordinator_unreachable(coordinator.id, None)
+    return coordinator
 
 
 def status(lang: str, worker: Worker) -> str:
@@ -96,6 +100,8 @@ async def on_pause_or_resume(
         await message.reply_html(t(lang, key, name=who))
     elif not changed:
         await message.reply_html(t(lang, "coord_not_paused", name=who))
+    elif worker.unreachable_at is not None:
+        await message.reply_html(t(lang, "coord_resumed_unreachable", name=who))
     elif worker.next_due_at is None:
         await message.reply_html(t(lang, "coord_resumed_later", name=who))
     else:

@@ -64,7 +64,8 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if result.coordinator is not None and result.outcome is not JoinOutcome.INVALID:
             await _coordinator_welcome(message, result.coordinator)
             return
-        outcome, worker = result.outcome, result.worker or await _worker(haru, user)
+        # Whoever this account is now (also: writing again means they can be reached).
+        outcome, worker = result.outcome, await _worker(haru, user)
     if worker is None and (coordinator := await coordinator_of(haru, update)) is not None:
         if code is not None:
             await message.reply_html(t(coordinator.lang, "invite_invalid"))

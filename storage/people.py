@@ -84,6 +84,14 @@ class PeopleSql:
         )
         return [int(r[0]) for r in await cursor.fetchall()]
 
+    async def unplanned_worker_ids(self) -> list[int]:
+        """Joined, active workers with no next batch planned."""
+        cursor = await self.conn.execute(
+            "SELECT id FROM workers WHERE next_due_at IS NULL AND chat_id IS NOT NULL"
+            " AND paused_at IS NULL AND unreachable_at IS NULL"
+        )
+        return [int(r[0]) for r in await cursor.fetchall()]
+
     async def worker_names(self) -> list[str]:
         cursor = await self.conn.execute("SELECT name FROM workers ORDER BY name")
         return [str(r[0]) for r in await cursor.fetchall()]
@@ -133,7 +141,9 @@ class PeopleSql:
         )
         return [_coordinator(r) for r in await cursor.fetchall()]
 
-    async def set_coordinator_unreachable(self, coordinator_id: int, when: datetime) -> None:
+    async def set_coordinator_unreachable(
+        self, coordinator_id: int, when: datetime | None
+    ) -> None:
         await self.conn.execute(
             "UPDATE coordinators SET unreachable_at = ? WHERE id = ?", (_ts(when), coordinator_id)
         )
@@ -150,6 +160,14 @@ class PeopleSql:
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (str(kind), worker_id, coordinator_id, batch_id, _ts(due_at), _ts(now)),
         )
+
+    async def drop_due_notices(self, worker_id: int, kind: NoticeKind) -> int:
+        cursor = await self.conn.execute(
+            "UPDATE notices SET state = 'dropped', error = 'schedule changed'"
+            " WHERE worker_id = ? AND kind = ? AND state = 'due'",
+            (worker_id, str(kind)),
+        )
+        return cursor.rowcount
 
     async def due_notices(self, now: datetime, limit: int) -> Sequence[Notice]:
         cursor = await self.conn.execute(

@@ -259,6 +259,10 @@ class SqlRepo(PeopleSql):
         )
         return _batch(row) if row else None
 
+    async def last_batch_end(self, worker_id: int) -> datetime | None:
+        row = await self._one("SELECT max(ends_at) FROM batches WHERE worker_id = ?", worker_id)
+        return parse_ts(row[0]) if row else None
+
     async def batch_by_id(self, batch_id: int) -> Batch:
         row = await self._one("SELECT * FROM batches WHERE id = ?", batch_id)
         if row is None:

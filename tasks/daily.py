@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from tasks.labeling import open_batch, pace
 from tasks.model import ItemKind, Mode, Notice, NoticeKind, NoticeState, Worker
-from tasks.ports import ScheduleRepository, ScheduleUnitOfWork
+from tasks.ports import Batch, ScheduleRepository, ScheduleUnitOfWork
 from tasks.schedule import at, day_end, local_day, minutes_for, next_start
 
 PLAN_CHUNK = 50  # workers planned per transaction: the write lock is held briefly
@@ -76,6 +77,33 @@ def due_after(worker: Worker, now: datetime, *, today_if_passed: bool) -> dateti
     return next_start(worker.schedule, now, today_if_passed=today_if_passed)
 
 
+class PlanRepository(Protocol):
+    async def batch(self, worker_id: int, day: str) -> Batch | None: ...
+    async def last_batch_end(self, worker_id: int) -> datetime | None: ...
+    async def set_next_due(self, worker_id: int, when: datetime | None) -> None: ...
+
+
+async def schedule_next(
+    repo: PlanRepository, worker: Worker, now: datetime, *, today_if_passed: bool
+) -> datetime | None:
+    """Save (and return) when the worker's next batch is due: never while their last batch's
+    day lasts, nor on a local date that already had one (both matter when the time zone
+    changes: a new zone's "today" may have begun or not yet ended)."""
+    due = due_after(worker, now, today_if_passed=today_if_passed)
+    last_end = await repo.last_batch_end(worker.id)
+    if due is not None and last_end is not None and due < last_end:
+        due = next_start(worker.schedule, last_end, today_if_passed=False)
+    for _ in range(8):
+        if due is None:
+            break
+        day = local_day(worker.tz, due)
+        if await repo.batch(worker.id, day.isoformat()) is None:
+            break
+        due = next_start(worker.schedule, day_end(day, worker.tz), today_if_passed=False)
+    await repo.set_next_due(worker.id, due)
+    return due
+
+
 class DailyService:
     def __init__(self, uow: ScheduleUnitOfWork) -> None:
         self._uow = uow
@@ -127,23 +155,25 @@ class DailyService:
                         )
             else:
                 report.empty += 1  # nothing to do: no message (the digest tells coordinators)
-        after = day_end(day, worker.tz)
-        await repo.set_next_due(worker.id, next_start(worker.schedule, after,
-                                                      today_if_passed=False))
+        await schedule_next(repo, worker, day_end(day, worker.tz), today_if_passed=False)
 
     async def claim(self, now: datetime, limit: int) -> list[Delivery]:
         """Take up to `limit` due notices to send now. Each is marked 'sending' first: if the
         process stops mid-send, it is never sent again (it may have arrived)."""
-        deliveries = []
+        deliveries: list[Delivery] = []
         async with self._uow() as repo:
-            for notice in await repo.due_notices(now, limit):
-                delivery = await self._prepare(repo, notice, now)
-                if delivery is not None:
-                    await repo.update_notice(
-                        notice.id, NoticeState.SENDING, attempts=notice.attempts + 1,
-                        seq=delivery.seq,
-                    )
-                    deliveries.append(delivery)
+            while len(deliveries) < limit:
+                due = await repo.due_notices(now, limit - len(deliveries))
+                if not due:
+                    break
+                for notice in due:  # one no longer wanted is marked dropped: look further
+                    delivery = await self._prepare(repo, notice, now)
+                    if delivery is not None:
+                        await repo.update_notice(
+                            notice.id, NoticeState.SENDING, attempts=notice.attempts + 1,
+                            seq=delivery.seq,
+                        )
+                        deliveries.append(delivery)
         return deliveries
 
     async def _prepare(
@@ -217,14 +247,19 @@ class DailyService:
             await repo.update_notice(notice.id, NoticeState.FAILED, error=result.error)
             await forget_screen(repo, notice, delivery.seq)
 
-    async def recover(self) -> int:
+    async def recover(self, now: datetime) -> int:
         """At start: notices a stopped process left mid-send may have arrived; they are
-        not sent again, and the worker's screen is drawn anew at their next tap or word."""
+        not sent again, and the worker's screen is drawn anew at their next tap or word.
+        Workers who can get batches but have no next one planned (a database from before
+        schedules) get theirs, from now on."""
         async with self._uow() as repo:
             stuck = await repo.interrupted_notices()
             for notice in stuck:
                 await repo.update_notice(notice.id, NoticeState.UNCERTAIN, error="interrupted")
                 await forget_screen(repo, notice, notice.seq)
+            for worker_id in await repo.unplanned_worker_ids():
+                worker = await repo.worker(worker_id)
+                await schedule_next(repo, worker, now, today_if_passed=False)
         return len(stuck)
 
     async def next_due(self) -> datetime | None:
@@ -245,6 +280,7 @@ async def mark_unreachable(repo: ScheduleRepository, worker_id: int, now: dateti
     once. Writing to the bot again undoes it (see `reachable_again`)."""
     if await repo.set_unreachable(worker_id, now):
         await repo.set_next_due(worker_id, None)
+        await repo.release_worker(worker_id)  # their day's items go to others
         for coordinator in await repo.reachable_coordinators():
             await repo.add_notice(
                 NoticeKind.UNREACHABLE, worker_id, now, now, coordinator_id=coordinator.id
@@ -256,4 +292,4 @@ async def reachable_again(repo: ScheduleRepository, worker: Worker, now: datetim
     now (today's batch, if its time has passed, comes with their next ▶️)."""
     if await repo.set_unreachable(worker.id, None):
         fresh = replace(worker, unreachable_at=None)
-        await repo.set_next_due(worker.id, due_after(fresh, now, today_if_passed=False))
+        await schedule_next(repo, fresh, now, today_if_passed=False)

@@ -76,7 +76,7 @@ class Stale:
 def _why_done(answered: int, batch: Batch, now: datetime) -> Done:
     if answered >= batch.size:
         return Done.FINISHED
-    if not batch.live(now):
+    if not batch.live(now) and answered:
         return Done.DAY_OVER
     return Done.NO_MORE if answered else Done.NOTHING
 

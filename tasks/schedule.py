@@ -38,6 +38,8 @@ class Schedule:
 
 def _day(word: str) -> int:
     word = word.strip().lower()
+    if not word:
+        raise InvalidInput("A range of days needs a first and a last day, e.g. --days mon-fri.")
     for names in (DAY_NAMES, _FULL_NAMES, _KOREAN):
         if word in names:
             return names.index(word)

@@ -11,10 +11,10 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from tasks.daily import due_after
+from tasks.daily import schedule_next
 from tasks.errors import InvalidInput, NotFound
-from tasks.model import Coordinator, Project, Worker
-from tasks.ports import Invite
+from tasks.model import Coordinator, NoticeKind, Project, Worker
+from tasks.ports import Batch, Invite
 from tasks.schedule import Schedule, check_batch, check_reminder, check_zone
 
 INVITE_DAYS = 14
@@ -79,6 +79,9 @@ class PeopleRepository(Protocol):
     async def use_invite(self, code_hash: str, tg_user_id: int, now: datetime) -> bool: ...
     async def reset_screen(self, worker_id: int, *, keep_work: bool) -> None: ...
     async def release_worker(self, worker_id: int) -> int: ...
+    async def batch(self, worker_id: int, day: str) -> Batch | None: ...
+    async def last_batch_end(self, worker_id: int) -> datetime | None: ...
+    async def drop_due_notices(self, worker_id: int, kind: NoticeKind) -> int: ...
     async def set_schedule(
         self, worker_id: int, *, days: frozenset[int], start: time, tz: str, batch_size: int,
         reminder: time | None,
@@ -108,8 +111,8 @@ def validate_worker_name(name: str) -> str:
     name = unicodedata.normalize("NFC", " ".join(name.split()))
     if not name or len(name) > MAX_NAME_CHARS or not any(c.isalnum() for c in name):
         raise InvalidInput(
-            f'"{name}" is not a usable worker name: give 1 to {MAX_NAME_CHARS} characters, '
-            "as the worker likes to be called."
+            f'"{name}" is not a usable name: give 1 to {MAX_NAME_CHARS} characters, '
+            "as the person likes to be called."
         )
     return name
 
@@ -208,10 +211,11 @@ async def change_schedule(
         worker.id, days=schedule.days, start=schedule.start, tz=tz, batch_size=batch,
         reminder=reminder,
     )
-    fresh: Worker = await repo.worker(worker.id)
-    await repo.set_next_due(worker.id, due_after(fresh, now, today_if_passed=True))
-    updated: Worker = await repo.worker(worker.id)
-    return updated
+    if (tz, reminder) != (worker.tz, worker.reminder_at):
+        # A reminder planned at the old time (or in the old zone) no longer fits.
+        await repo.drop_due_notices(worker.id, NoticeKind.REMINDER)
+    await schedule_next(repo, await repo.worker(worker.id), now, today_if_passed=True)
+    return await repo.worker(worker.id)
 
 
 async def pause_worker(repo: PeopleRepository, name: str, now: datetime) -> tuple[Worker, bool]:
@@ -221,6 +225,7 @@ async def pause_worker(repo: PeopleRepository, name: str, now: datetime) -> tupl
         return worker, False
     await repo.set_paused(worker.id, now)
     await repo.set_next_due(worker.id, None)
+    await repo.release_worker(worker.id)  # what was reserved for them goes to others
     return await repo.worker(worker.id), True
 
 
@@ -230,8 +235,7 @@ async def resume_worker(repo: PeopleRepository, name: str, now: datetime) -> tup
     if not worker.paused:
         return worker, False
     await repo.set_paused(worker.id, None)
-    fresh: Worker = await repo.worker(worker.id)
-    await repo.set_next_due(worker.id, due_after(fresh, now, today_if_passed=False))
+    await schedule_next(repo, await repo.worker(worker.id), now, today_if_passed=False)
     return await repo.worker(worker.id), True
 
 
@@ -268,7 +272,7 @@ async def join(
     worker = await repo.worker(worker_id)
     # The first scheduled batch is the first start after joining: today's work, if its time
     # has passed, is the ▶️ under the welcome.
-    await repo.set_next_due(worker.id, due_after(worker, now, today_if_passed=False))
+    await schedule_next(repo, worker, now, today_if_passed=False)
     return JoinResult(JoinOutcome.JOINED, await repo.worker(worker.id))
 
 

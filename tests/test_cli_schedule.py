@@ -63,6 +63,8 @@ def test_worker_set_changes_only_what_is_given_and_says_the_whole_schedule(
     (["--batch", "10000"], "1 to 500"),
     (["--batch", "10,000"], "1 to 500"),
     (["--batch", "many"], "not a number"),
+    (["--batch", "1,0"], "not a number"),
+    (["--days", "mon-"], "a first and a last day"),
     (["--reminder", "26:00"], "not a time of day"),
     (["--reminder", "09:00"], "later in the day than the start"),
     ([], "Nothing to change"),

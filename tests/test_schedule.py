@@ -13,7 +13,7 @@ import pytest
 from telegram.error import NetworkError, TimedOut
 
 from tasks.schedule import parse_clock, parse_days
-from tasks.workers import ScheduleChange
+from tasks.workers import ScheduleChange, change_schedule
 from tests.fakegram import SENDS, flood
 from tests.harness import Harness, Phone
 
@@ -430,3 +430,104 @@ async def test_the_estimate_follows_the_workers_own_pace(harness: Harness) -> No
         await phone.tap("🐶 Dog")
     await at_ticks(harness, "2026-11-24 10:00")
     assert "오늘은 사진 20장이에요.\n4분쯤 걸려요." in phone.words()
+
+
+# --- found by review: schedules that change, databases from before schedules ------------------
+
+
+async def test_a_time_zone_change_mid_day_sends_no_second_batch(harness: Harness) -> None:
+    set_time(harness, "2026-11-23 08:00")
+    phone = await worker(harness, days=parse_days("daily"), batch=5)
+    await at_ticks(harness, "2026-11-23 10:00")  # Seoul Monday: the day's batch
+    set_time(harness, "2026-11-23 11:00")  # = New York Sunday 21:00
+    async with harness.store.uow() as repo:
+        await change_schedule(repo, "민지", ScheduleChange(tz="America/New_York"),
+                              harness.clock())
+    await at_ticks(harness, "2026-11-23 11:00:20")
+    await at_ticks(harness, "2026-11-23 10:00", "2026-11-24 10:00", zone=NEW_YORK)
+    async with harness.store.db.read() as conn:
+        rows = await (await conn.execute("SELECT day FROM batches ORDER BY id")).fetchall()
+    # 2026-11-23 had its batch (in Seoul); New York's next date is the 24th.
+    assert [r[0] for r in rows] == ["2026-11-23", "2026-11-24"]
+    assert len(notices(phone)) == 2
+
+
+async def test_setting_a_start_time_after_todays_batch_went_out_plans_tomorrow(
+    harness: Harness,
+) -> None:
+    set_time(harness, "2026-11-23 08:00")
+    await worker(harness)
+    await at_ticks(harness, "2026-11-23 10:00")
+    set_time(harness, "2026-11-23 10:30")
+    async with harness.store.uow() as repo:
+        changed = await change_schedule(repo, "민지", ScheduleChange(start=parse_clock("09:00")),
+                                        harness.clock())
+    assert changed.next_due_at == datetime(2026, 11, 24, 9, 0, tzinfo=SEOUL)
+
+
+async def test_notices_no_longer_wanted_do_not_hold_up_the_others(harness: Harness) -> None:
+    set_time(harness, "2026-11-23 08:00")
+    phones = [await worker(harness, 100 + i, f"w{i}", pictures=400,
+                           reminder=parse_clock("14:00")) for i in range(40)]
+    await at_ticks(harness, "2026-11-23 10:00")
+    for phone in phones[:30]:  # 30 of them start: their reminders are not wanted
+        await phone.tap("▶️")
+    await at_ticks(harness, "2026-11-23 14:00")  # one tick sends all 10 remaining reminders
+    reminded = [p for p in phones if any("기다리고 있어요" in p.words(m) for m in p.chat)]
+    assert reminded == phones[30:]
+
+
+async def test_a_database_from_before_schedules_gets_its_workers_batches(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    first = (Path(__file__).parent.parent / "storage/migrations/0001_initial.sql").read_text()
+    with sqlite3.connect(path) as conn:
+        conn.executescript(first)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("INSERT INTO projects VALUES (1, 'animals', 'Q?', '[\"🐶 Dog\", \"🐱 Cat\"]',"
+                     " 3, '2026-11-01T00:00:00+00:00')")
+        conn.executemany("INSERT INTO items (project_id, kind, text, content_key, source,"
+                         " created_at) VALUES (1, 'text', ?, ?, 'x', '2026-11-01')",
+                         [(f"s{i}", f"k{i}") for i in range(5)])
+        conn.execute("INSERT INTO workers (name, project_id, tg_user_id, chat_id, created_at,"
+                     " joined_at) VALUES ('민지', 1, 111, 111, '2026-11-01', '2026-11-01')")
+    h = Harness(path)
+    set_time(h, "2026-11-23 08:00")
+    await h.start()
+    try:
+        await at_ticks(h, "2026-11-23 10:00")
+        phone = h.phone(111)
+        assert phone.words().startswith("좋은 아침이에요, 민지 님.\n오늘은 글 5개예요.")
+    finally:
+        await h.stop()
+
+
+async def test_a_coordinator_who_writes_again_hears_of_workers_again(harness: Harness) -> None:
+    set_time(harness, "2026-11-23 08:00")
+    await worker(harness, 111, "민지")
+    await worker(harness, 222, "영수")
+    coach = harness.phone(900, "Coach")
+    await coach.join(await harness.invite_coordinator("지수"))
+    harness.telegram.blocked.update({111, 900})
+    await at_ticks(harness, "2026-11-23 10:00")  # 민지 and the coordinator both blocked
+    harness.telegram.blocked.discard(900)
+    await coach.send("/workers")
+    harness.telegram.blocked.add(222)
+    await at_ticks(harness, "2026-11-24 10:00")
+    assert "⚠️ 영수 님에게" in coach.words()
+
+
+async def test_a_blocked_worker_who_opens_a_new_link_gets_work_again(harness: Harness) -> None:
+    set_time(harness, "2026-11-23 08:00")
+    phone = await worker(harness)
+    harness.telegram.blocked.add(111)
+    await at_ticks(harness, "2026-11-23 10:00")
+    harness.telegram.blocked.discard(111)
+    await phone.join(await harness.invite("민지"))
+    async with harness.store.reader() as repo:
+        found = await repo.worker_by_name("민지")
+    assert found is not None and found.unreachable_at is None
+    assert found.next_due_at == datetime(2026, 11, 24, 10, 0, tzinfo=SEOUL)

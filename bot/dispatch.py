@@ -57,7 +57,8 @@ def notice_view(delivery: Delivery) -> View:
     hour = delivery.local_time.hour if delivery.local_time else 12
     lines = [
         t(lang, "greeting_morning" if 4 <= hour < 12 else "greeting", name=name),
-        t(lang, f"batch_{delivery.kind}s", count=delivery.count),
+        t(lang, f"batch_{delivery.kind}s" + ("_one" if delivery.count == 1 else ""),
+          count=delivery.count),
         t(lang, "batch_minutes", minutes=delivery.minutes),
     ]
     return View("\n".join(lines), keyboard)

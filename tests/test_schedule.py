@@ -531,3 +531,12 @@ async def test_a_blocked_worker_who_opens_a_new_link_gets_work_again(harness: Ha
         found = await repo.worker_by_name("민지")
     assert found is not None and found.unreachable_at is None
     assert found.next_due_at == datetime(2026, 11, 24, 10, 0, tzinfo=SEOUL)
+
+
+async def test_one_item_left_is_said_in_the_singular(harness: Harness) -> None:
+    set_time(harness, "2026-11-23 08:00")
+    await harness.pictures(await harness.project(), 1)
+    phone = harness.phone(222, "Tom", "en")
+    await phone.join(await harness.invite("Tom"))
+    await at_ticks(harness, "2026-11-23 10:00")
+    assert phone.words() == "Good morning, Tom.\nToday there is 1 picture.\nIt takes about 1 min."

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from tasks.labeling import open_batch, pace
 from tasks.model import ItemKind, Mode, Notice, NoticeKind, NoticeState, Worker
-from tasks.ports import Batch, ScheduleRepository, ScheduleUnitOfWork
+from tasks.ports import ScheduleRepository, ScheduleUnitOfWork, ScheduleWrites
 from tasks.schedule import at, day_end, local_day, minutes_for, next_start
 
 PLAN_CHUNK = 50  # workers planned per transaction: the write lock is held briefly
@@ -77,14 +76,8 @@ def due_after(worker: Worker, now: datetime, *, today_if_passed: bool) -> dateti
     return next_start(worker.schedule, now, today_if_passed=today_if_passed)
 
 
-class PlanRepository(Protocol):
-    async def batch(self, worker_id: int, day: str) -> Batch | None: ...
-    async def last_batch_end(self, worker_id: int) -> datetime | None: ...
-    async def set_next_due(self, worker_id: int, when: datetime | None) -> None: ...
-
-
 async def schedule_next(
-    repo: PlanRepository, worker: Worker, now: datetime, *, today_if_passed: bool
+    repo: ScheduleWrites, worker: Worker, now: datetime, *, today_if_passed: bool
 ) -> datetime | None:
     """Save (and return) when the worker's next batch is due: never while their last batch's
     day lasts, nor on a local date that already had one (both matter when the time zone

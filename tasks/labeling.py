@@ -92,12 +92,11 @@ async def pace(repo: WorkRepository, worker_id: int) -> float:
 
 async def fill(repo: WorkRepository, batch: Batch, worker: Worker, project: Project,
                answered: int, now: datetime) -> Batch:
-    """Reserve work for today's batch when nothing reserved is left: up to the worker's batch
-    size, fewer if fewer items are free. A day made small grows when more work arrives (paid
-    work is never turned away); a day that is over gets nothing more."""
+    """Reserve work for today's batch once nothing reserved is left (the caller has looked):
+    up to the worker's batch size, fewer if fewer items are free. A day made small grows
+    when more work arrives (paid work is never turned away); a day that is over gets
+    nothing more."""
     if not batch.live(now) or batch.day != local_day(worker, now):
-        return batch
-    if await repo.next_reserved(batch.id, now) is not None:
         return batch
     want = worker.batch_size - answered
     more = await repo.reserve(batch, worker, project, want, now) if want > 0 else 0
@@ -241,7 +240,8 @@ class _Loop:
         if isinstance(batch, Done):
             return await self.finish(batch, 0, batch_id=None)
         answered = len(await self.repo.batch_answers(batch.id))
-        batch = await fill(self.repo, batch, self.worker, self.project, answered, self.now)
+        if await self.repo.next_reserved(batch.id, self.now) is None:
+            batch = await fill(self.repo, batch, self.worker, self.project, answered, self.now)
         if answered >= batch.size:
             done = Done.ALREADY if answered else Done.NOTHING
             return await self.finish(done, answered, batch_id=batch.id)
@@ -250,9 +250,11 @@ class _Loop:
 
     async def show_frontier(
         self, batch: Batch, answered: int, frontier: int | None, note: Note | None = None,
-        note_choice: int | None = None,
+        note_choice: int | None = None, *, reserved: bool = False,
     ) -> Screen:
-        if not await self.keeps(batch.id, frontier):
+        """Show `frontier` if it is still the worker's (`reserved`: just looked up), else the
+        batch's next reserved item, else why there is none."""
+        if not reserved and not await self.keeps(batch.id, frontier):
             frontier = await self.repo.next_reserved(batch.id, self.now)
             if frontier is None:
                 done = _why_done(answered, batch, self.now)
@@ -309,9 +311,16 @@ class _Loop:
             note, frontier = Note.SAVED, None
         answered = len(await self.repo.batch_answers(batch.id))
         if frontier is None:
-            batch = await fill(self.repo, batch, self.worker, self.project, answered, self.now)
+            # The next item is the batch's next reserved one; only when none is left, more
+            # may be reserved (a small day grows), once a day rather than at every tap.
+            frontier = await self.repo.next_reserved(batch.id, self.now)
+            if frontier is None:
+                batch = await fill(self.repo, batch, self.worker, self.project, answered,
+                                   self.now)
             if answered >= batch.size:
                 return await self.finish(Done.FINISHED, answered, note, choice, batch.id)
+            return await self.show_frontier(batch, answered, frontier, note, choice,
+                                            reserved=frontier is not None)
         return await self.show_frontier(batch, answered, frontier, note, choice)
 
     async def back(self) -> Screen:

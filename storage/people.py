@@ -106,24 +106,21 @@ class PeopleSql:
         assert found is not None
         return found
 
-    async def coordinator(self, coordinator_id: int) -> Coordinator | None:
+    async def _coordinator_by(self, column: str, value: object) -> Coordinator | None:
         cursor = await self.conn.execute(
-            "SELECT * FROM coordinators WHERE id = ?", (coordinator_id,)
+            f"SELECT * FROM coordinators WHERE {column} = ?", (value,)
         )
         row = await cursor.fetchone()
         return _coordinator(row) if row else None
+
+    async def coordinator(self, coordinator_id: int) -> Coordinator | None:
+        return await self._coordinator_by("id", coordinator_id)
 
     async def coordinator_by_name(self, name: str) -> Coordinator | None:
-        cursor = await self.conn.execute("SELECT * FROM coordinators WHERE name = ?", (name,))
-        row = await cursor.fetchone()
-        return _coordinator(row) if row else None
+        return await self._coordinator_by("name", name)
 
     async def coordinator_by_tg(self, tg_user_id: int) -> Coordinator | None:
-        cursor = await self.conn.execute(
-            "SELECT * FROM coordinators WHERE tg_user_id = ?", (tg_user_id,)
-        )
-        row = await cursor.fetchone()
-        return _coordinator(row) if row else None
+        return await self._coordinator_by("tg_user_id", tg_user_id)
 
     async def bind_coordinator(
         self, coordinator_id: int, tg_user_id: int, chat_id: int, lang: str, now: datetime
@@ -177,12 +174,6 @@ class PeopleSql:
         )
         return [_notice(r) for r in await cursor.fetchall()]
 
-    async def next_notice_at(self) -> datetime | None:
-        cursor = await self.conn.execute(
-            "SELECT min(due_at) FROM notices WHERE state = 'due'"
-        )
-        row = await cursor.fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
 
     async def update_notice(
         self, notice_id: int, state: NoticeState, *, due_at: datetime | None = None,
@@ -203,8 +194,3 @@ class PeopleSql:
         cursor = await self.conn.execute("SELECT * FROM notices WHERE state = 'sending'")
         return [_notice(r) for r in await cursor.fetchall()]
 
-    async def notice_counts(self) -> dict[str, int]:
-        cursor = await self.conn.execute(
-            "SELECT kind || ':' || state, count(*) FROM notices GROUP BY kind, state"
-        )
-        return {str(r[0]): int(r[1]) for r in await cursor.fetchall()}

@@ -255,10 +255,6 @@ class DailyService:
                 await schedule_next(repo, worker, now, today_if_passed=False)
         return len(stuck)
 
-    async def next_due(self) -> datetime | None:
-        async with self._uow() as repo:
-            found: datetime | None = await repo.next_notice_at()
-            return found
 
 
 async def forget_screen(repo: ScheduleRepository, notice: Notice, seq: int | None) -> None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from tasks import schedule
 from tasks.model import Item, Mode, Project, Worker
 from tasks.ports import NOT_SURE, Batch, SavedAnswer, UnitOfWork, WorkerState, WorkRepository
 from tasks.schedule import (
@@ -82,7 +82,8 @@ def _why_done(answered: int, batch: Batch, now: datetime) -> Done:
 
 
 def local_day(worker: Worker, now: datetime) -> str:
-    return now.astimezone(ZoneInfo(worker.tz)).date().isoformat()
+    """The worker's local date, as batches store it (YYYY-MM-DD)."""
+    return schedule.local_day(worker.tz, now).isoformat()
 
 
 async def pace(repo: WorkRepository, worker_id: int) -> float:
@@ -387,7 +388,7 @@ class _Loop:
     def why_no_batch(self) -> Done:
         if self.worker.paused:
             return Done.PAUSED
-        if self.now.astimezone(ZoneInfo(self.worker.tz)).weekday() not in self.worker.days:
+        if schedule.local_day(self.worker.tz, self.now).weekday() not in self.worker.days:
             return Done.REST_DAY
         return Done.NOTHING
 

@@ -4,6 +4,9 @@
     a.<seq>.<item>.<choice>  an answer; choice is the button's index, or "n" for 🤔 not sure
     b.<seq>.<item>           ↩️ back
     p.<seq>.<item>           ☕ break
+    h.<seq>.<item>           🙋 help
+    r.<op>.<item>[.<choice>] a coordinator's review: c choose, d drop, l later, w who answered,
+                             k use for practice, n next
 
 `seq` is the number of the screen the button was drawn on: only the newest screen's buttons
 count, so an old message or a second tap changes nothing.
@@ -21,8 +24,9 @@ MAX_BYTES = 64  # Telegram's limit for callback_data
 _INT = r"(0|[1-9][0-9]{0,14})"
 _PATTERN = re.compile(
     rf"^(?:(?P<s>s)\.{_INT}|(?P<a>a)\.{_INT}\.{_INT}\.(?P<choice>[0-9]|n)"
-    rf"|(?P<bp>[bp])\.{_INT}\.{_INT})$"
+    rf"|(?P<bp>[bph])\.{_INT}\.{_INT})$"
 )
+_REVIEW = re.compile(rf"^r\.(?P<op>[cdlwkn])\.{_INT}(?:\.(?P<choice>[0-9]))?$")
 
 
 class Op(StrEnum):
@@ -30,6 +34,36 @@ class Op(StrEnum):
     ANSWER = "a"
     BACK = "b"
     BREAK = "p"
+    HELP = "h"
+
+
+class ReviewOp(StrEnum):
+    CHOOSE = "c"
+    DROP = "d"
+    LATER = "l"
+    WHO = "w"
+    PRACTICE = "k"
+    NEXT = "n"
+
+
+@dataclass(frozen=True)
+class ReviewAction:
+    op: ReviewOp
+    item: int
+    choice: int = 0
+
+
+def encode_review(action: ReviewAction) -> str:
+    tail = f".{action.choice}" if action.op is ReviewOp.CHOOSE else ""
+    return f"r.{action.op}.{action.item}{tail}"
+
+
+def decode_review(data: str | None) -> ReviewAction | None:
+    """A coordinator's review button, or None for anything altered or foreign."""
+    match = _REVIEW.match(data or "") if data and len(data) <= MAX_BYTES else None
+    if match is None or (match["op"] == "c") != (match["choice"] is not None):
+        return None
+    return ReviewAction(ReviewOp(match["op"]), int(match[2]), int(match["choice"] or 0))
 
 
 @dataclass(frozen=True)

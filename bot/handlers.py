@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.callbacks import Action, Op, decode
 from bot.coordinators import coordinator_of, on_help, on_pause_or_resume, on_workers
 from bot.i18n import language_for, t
+from bot.reviewing import forward_reply, notify_help, on_review
 from bot.screen import remove_keyboard, show
 from bot.services import Haru
 from tasks.daily import reachable_again
@@ -98,6 +99,8 @@ async def on_coordinator_command(update: Update, context: ContextTypes.DEFAULT_T
     command = message.text.split()[0].lstrip("/").split("@")[0].lower()
     if command == "workers":
         await on_workers(haru, coordinator, update)
+    elif command == "review":
+        await on_review(haru, coordinator, update, context)
     elif command in ("pause", "resume"):
         await on_pause_or_resume(haru, coordinator, update, context, command)
     else:
@@ -113,7 +116,8 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if worker is None:
         coordinator = await coordinator_of(haru, update)
         if coordinator is not None:
-            await on_help(haru, coordinator, update)
+            if await forward_reply(haru, coordinator, message, context.bot) is None:
+                await on_help(haru, coordinator, update)
         else:
             await _stranger(haru, update, "stranger")
         return
@@ -144,6 +148,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action is None:
         await _stale(haru, worker, query, Stale(already_saved=False), context)
         return
+    if action.op is Op.HELP:
+        await _help(haru, worker, query, action, context)
+        return
     result = await _act(haru, worker, action)
     if isinstance(result, Stale):
         await _stale(haru, worker, query, result, context)
@@ -151,6 +158,20 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     chat_id = worker.chat_id or query.from_user.id
     await show(context.bot, haru, result, chat_id, message)
+
+
+async def _help(haru: Haru, worker: Worker, query: CallbackQuery, action: Action,
+                context: ContextTypes.DEFAULT_TYPE) -> None:
+    """🙋: the coordinators hear once per item; the worker reads that they did."""
+    result = await haru.labeling.help(worker.id, action.seq, action.item, haru.clock())
+    if isinstance(result, Stale):
+        await _stale(haru, worker, query, result, context)
+        return
+    screen, new = result
+    await query.answer(t(worker.lang, "note_help" if new else "note_helped"))
+    await show(context.bot, haru, screen, worker.chat_id or query.from_user.id, _message(query))
+    if new:
+        await notify_help(haru, context.bot, worker, action.item)
 
 
 async def _act(haru: Haru, worker: Worker, action: Action) -> Screen | Stale:

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from storage.repo import Store
+from review.queue import ReviewQueue
+from review.service import judge_item
+from storage.repo import SqlRepo, Store
 from tasks.daily import DailyService
 from tasks.labeling import LabelingService
+from tasks.ports import LabelingRepository
 
 STRANGER_REPLIES = 3  # replies to one stranger per window, then silence (no spam loops)
 STRANGER_WINDOW = timedelta(minutes=10)
@@ -17,6 +20,12 @@ STRANGERS_REMEMBERED = 10_000  # beyond this, forget everyone outside the window
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _judge(repo: LabelingRepository, item_id: int, now: datetime) -> None:
+    """An answer was saved: decide its item if it has all it wanted (same transaction)."""
+    assert isinstance(repo, SqlRepo)
+    await judge_item(repo, item_id, now)
 
 
 @dataclass
@@ -29,7 +38,11 @@ class Haru:
 
     @property
     def labeling(self) -> LabelingService:
-        return LabelingService(self.store.uow)
+        return LabelingService(self.store.uow, judge=_judge)
+
+    @property
+    def queue(self) -> ReviewQueue:
+        return ReviewQueue(self.store.uow)
 
     @property
     def daily(self) -> DailyService:

@@ -52,6 +52,8 @@ def _note(screen: Screen) -> str | None:
         return t(lang, "note_first")
     if screen.note is Note.BEGIN:
         return t(lang, "note_begin", count=screen.total, minutes=screen.minutes)
+    if screen.note in (Note.PRACTICE, Note.HELP, Note.HELPED):
+        return t(lang, f"note_{screen.note}")
     if screen.note is None or screen.note_choice is None:
         return None
     label = escape(choice_label(lang, choices, screen.note_choice))
@@ -71,7 +73,10 @@ def _item_keyboard(screen: Screen) -> InlineKeyboardMarkup:
 
     rows = [button(label, i) for i, label in enumerate(screen.project.choices)]
     rows.append(button(t(lang, "button_not_sure"), NOT_SURE))
-    controls = ((Op.BACK, "button_back"), (Op.BREAK, "button_break"))
+    # The fixed control row, always in this order; practice has no going back.
+    controls = [(Op.BACK, "button_back"), (Op.BREAK, "button_break"), (Op.HELP, "button_help")]
+    if screen.mode is Mode.PRACTICE:
+        controls = controls[1:]
     rows.append([
         InlineKeyboardButton(t(lang, key), callback_data=encode(Action(op, seq, item)))
         for op, key in controls
@@ -102,6 +107,20 @@ def _done_words(screen: Screen) -> str:
     return t(lang, str(done), count=screen.done_today)
 
 
+def _explain(screen: Screen) -> list[str]:
+    """After a practice try: the answer that fits and why, in neutral words, the same
+    whatever was chosen (no ❌, no score)."""
+    lang = screen.worker.lang
+    parts = []
+    if screen.answer is not None:
+        answer = escape(choice_label(lang, screen.project.choices, screen.answer))
+        parts.append(t(lang, "explain_answer", choice=answer))
+    if screen.reason:
+        parts.append(f"💡 {escape(screen.reason)}")
+    parts.append(t(lang, "practice_done" if screen.passed else "explain_next"))
+    return parts
+
+
 def render(screen: Screen, intro: str | None = None) -> View:
     """The screen as one message; `intro` (already HTML) goes first, e.g. a welcome."""
     view = _render(screen)
@@ -125,9 +144,17 @@ def _render(screen: Screen) -> View:
     if item.kind is ItemKind.TEXT:
         parts.append(f"<blockquote>{escape(item.text or '')}</blockquote>")
     parts.append(f"<b>{escape(screen.project.question)}</b>")
-    parts.append(progress_bar(screen.position, screen.total))
+    media = item.media_id if item.kind is ItemKind.IMAGE else None
+    if screen.mode is Mode.EXPLAIN:
+        parts.extend(_explain(screen))
+        key = "button_start" if screen.passed else "button_next"
+        return View("\n\n".join(parts), start_keyboard(lang, screen.seq, key), media,
+                    is_item=True)
+    if screen.mode is Mode.PRACTICE:
+        parts.append(t(lang, "practice_tag"))
+    else:
+        parts.append(progress_bar(screen.position, screen.total))
     if screen.mode is Mode.REVIEW and screen.saved is not None:
         saved = escape(choice_label(lang, screen.project.choices, screen.saved))
         parts.append(t(lang, "review", choice=saved))
-    media = item.media_id if item.kind is ItemKind.IMAGE else None
     return View("\n\n".join(parts), _item_keyboard(screen), media, is_item=True)

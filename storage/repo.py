@@ -12,10 +12,11 @@ import aiosqlite
 
 from storage.db import Database
 from storage.people import PeopleSql
+from storage.quality import QualitySql
 from storage.times import parse_ts, ts
 from tasks.errors import NotFound
-from tasks.importing import PreparedImage, PreparedItem, PreparedText
-from tasks.model import Item, ItemKind, Mode, Project, Worker
+from tasks.importing import PreparedImage, PreparedItem, PreparedText, Rejected
+from tasks.model import Item, ItemKind, Mode, Project, Role, Worker
 from tasks.ports import NOT_SURE, Batch, Invite, SavedAnswer, WorkerState
 from tasks.schedule import decode_days
 
@@ -24,6 +25,8 @@ def _project(row: aiosqlite.Row) -> Project:
     return Project(
         id=row["id"], name=row["name"], question=row["question"],
         choices=tuple(json.loads(row["choices"])), overlap=row["overlap"],
+        threshold=row["threshold"], max_overlap=row["max_overlap"], gold_every=row["gold_every"],
+        mastery_need=row["mastery_need"], mastery_of=row["mastery_of"],
     )
 
 
@@ -38,7 +41,7 @@ def _worker(row: aiosqlite.Row) -> Worker:
         batch_size=row["batch_size"], days=decode_days(row["days"]),
         start_at=time.fromisoformat(row["start_at"]), reminder_at=_clock(row["reminder_at"]),
         paused_at=parse_ts(row["paused_at"]), unreachable_at=parse_ts(row["unreachable_at"]),
-        next_due_at=parse_ts(row["next_due_at"]),
+        next_due_at=parse_ts(row["next_due_at"]), practiced_at=parse_ts(row["practiced_at"]),
     )
 
 
@@ -52,7 +55,7 @@ def _batch(row: aiosqlite.Row) -> Batch:
 def _item(row: aiosqlite.Row) -> Item:
     return Item(
         id=row["id"], project_id=row["project_id"], kind=ItemKind(row["kind"]),
-        text=row["text"], media_id=row["media_id"],
+        text=row["text"], media_id=row["media_id"], role=Role(row["role"]),
     )
 
 
@@ -72,7 +75,7 @@ _FREE = """
 """
 
 
-class SqlRepo(PeopleSql):
+class SqlRepo(PeopleSql, QualitySql):
     """Repository over one open transaction (see `Store.uow`)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -310,8 +313,9 @@ class SqlRepo(PeopleSql):
         )
         ids = [(int(r[0]),) for r in rows]
         await self.conn.executemany(
-            "INSERT INTO reservations (worker_id, item_id, batch_id, until) VALUES (?, ?, ?, ?)",
-            [(worker.id, i, batch.id, ts(batch.ends_at)) for (i,) in ids],
+            "INSERT INTO reservations (worker_id, item_id, batch_id, until, rank)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(worker.id, i, batch.id, ts(batch.ends_at), i) for (i,) in ids],
         )
         await self.conn.executemany(
             "UPDATE items SET n_reserved = n_reserved + 1 WHERE id = ?", ids
@@ -321,7 +325,7 @@ class SqlRepo(PeopleSql):
     async def next_reserved(self, batch_id: int, now: datetime) -> int | None:
         row = await self._one(
             "SELECT item_id FROM reservations WHERE batch_id = ? AND until > ?"
-            " ORDER BY item_id LIMIT 1",
+            " ORDER BY rank, item_id LIMIT 1",
             batch_id, ts(now),
         )
         return int(row[0]) if row else None
@@ -490,3 +494,51 @@ class SqlItemSink:
             )
             imported = repo.conn.total_changes - before
         return imported, len(items) - imported
+
+    async def add_known(
+        self, project_id: int, items: Sequence[PreparedItem], role: Role
+    ) -> tuple[int, int, list[Rejected]]:
+        added = datetime.now(UTC)
+        now = ts(added)
+        imported, duplicates, rejected = 0, 0, []
+        async with self._store.uow() as repo:
+            for item in items:
+                assert item.answer is not None
+                row = await repo._one(
+                    "SELECT role, answer, source FROM items WHERE project_id = ?"
+                    " AND content_key = ?", project_id, item.content_key,
+                )
+                if row is not None:
+                    why = _known_clash(item, role, row)
+                    if why is None:
+                        duplicates += 1
+                    else:
+                        rejected.append(Rejected(item.source, why))
+                    continue
+                media_id = None
+                if isinstance(item, PreparedImage):
+                    media_id = await repo.add_media(item.jpeg, item.width, item.height)
+                text = item.text if isinstance(item, PreparedText) else None
+                cursor = await repo.conn.execute(
+                    "INSERT INTO items (project_id, kind, text, media_id, content_key, source,"
+                    " created_at, wanted, role, answer) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                    (project_id, str(item.kind), text, media_id, item.content_key, item.source,
+                     now, str(role), item.answer.choice),
+                )
+                if role is Role.PRACTICE:
+                    await repo.add_practice_item(
+                        int(cursor.lastrowid or 0), project_id, item.answer.choice,
+                        item.answer.reason, item.answer.level, added,
+                    )
+                imported += 1
+        return imported, duplicates, rejected
+
+
+def _known_clash(item: PreparedItem, role: Role, row: aiosqlite.Row) -> str | None:
+    """Why a gold or practice item that is already in the project cannot come again."""
+    what = "picture" if item.kind is ItemKind.IMAGE else "sentence"
+    if row["role"] != role:
+        return f"this {what} is already in the project as {row['role']} ({row['source']})"
+    if item.answer is not None and row["answer"] != item.answer.choice:
+        return f"the same {what} as {row['source']}, with a different answer"
+    return None

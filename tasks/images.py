@@ -14,11 +14,14 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from tasks.model import ItemKind
+
+if TYPE_CHECKING:
+    from tasks.known import Answer
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ class PreparedImage:
     content_key: str
     source: str
     kind: ItemKind = ItemKind.IMAGE
+    answer: Answer | None = None  # gold and practice: the known answer
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ rejection; one bad file never stops the import. Storage is behind the small `Ite
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
-import io
 import json
 import logging
 import os
@@ -22,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePath
 from typing import Protocol
@@ -38,7 +36,8 @@ from tasks.images import (
     open_image,
     prepare_image,
 )
-from tasks.model import ItemKind
+from tasks.known import Answer, AnswerSheet, KnownSpec, csv_records, parse_answer, read_sheet
+from tasks.model import ItemKind, Role
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +77,7 @@ class PreparedText:
     content_key: str
     source: str
     kind: ItemKind = ItemKind.TEXT
+    answer: Answer | None = None  # gold and practice: the known answer
 
 
 PreparedItem = PreparedImage | PreparedText
@@ -95,6 +95,13 @@ class ItemSink(Protocol):
         """Store one input file's items in ONE transaction (all or nothing); return (imported,
         duplicates). Duplicates = content_key already in the project or repeated within `items`."""
 
+    async def add_known(
+        self, project_id: int, items: Sequence[PreparedItem], role: Role
+    ) -> tuple[int, int, list[Rejected]]:
+        """Like `add_items` for gold or practice items (each has its `answer`). The same item
+        with the same answer is a duplicate; with another answer, or already in the project
+        in another role, it is refused, named by its source."""
+
 
 _Outcome = tuple[Sequence[PreparedItem], Sequence[Rejected]]
 
@@ -105,13 +112,18 @@ class _Unit:
 
     source: str
     work: Callable[[], _Outcome]
+    key: str = ""  # a picture's path inside the folder or zip, to find it on an answer sheet
+    read: Callable[[], bytes | Rejected] | None = None  # its raw bytes (an answer sheet's)
 
 
 # ---- texts --------------------------------------------------------------------------------
 
 
-def read_texts(data: bytes, name: str) -> tuple[list[PreparedText], list[Rejected]]:
-    """Read the sentences of a .csv (column `text`) or .jsonl (key `text`) file."""
+def read_texts(
+    data: bytes, name: str, known: KnownSpec | None = None
+) -> tuple[list[PreparedText], list[Rejected]]:
+    """Read the sentences of a .csv (column `text`) or .jsonl (key `text`) file, and with
+    `known` each one's answer (column or key `answer`, optional `reason` and `level`)."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in _TEXT_SUFFIXES:
         raise InvalidInput(f"{name} is not a .csv or a .jsonl file")
@@ -123,7 +135,8 @@ def read_texts(data: bytes, name: str) -> tuple[list[PreparedText], list[Rejecte
         return [], [Rejected(name, "not UTF-8 text")]
     if not text.strip():
         return [], [Rejected(name, "empty file")]
-    results = _csv_rows(text, name) if suffix == ".csv" else _jsonl_rows(text, name)
+    rows = _csv_rows if suffix == ".csv" else _jsonl_rows
+    results = rows(text, name, known)
     if len(results) > MAX_ROWS:
         # One file is one transaction: a huge one would hold the database while workers tap.
         return [], [Rejected(name, f"too many rows ({len(results):,}; the limit is "
@@ -132,27 +145,20 @@ def read_texts(data: bytes, name: str) -> tuple[list[PreparedText], list[Rejecte
     return items, [r for r in results if isinstance(r, Rejected)]
 
 
-def _csv_rows(text: str, name: str) -> list[PreparedText | Rejected]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [cell.strip().lstrip("\ufeff").strip().lower() for cell in next(reader)]
-        if "text" not in header:
-            return [Rejected(name, "no 'text' column")]
-        column = header.index("text")
-        results: list[PreparedText | Rejected] = []
-        start = reader.line_num + 1  # a quoted cell may span lines: report where the row starts
-        for row in reader:
-            if row:  # csv yields [] for a blank line
-                cell = row[column] if column < len(row) else ""
-                results.append(_prepare_text(cell, f"{name}:{start}"))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        # A broken quote makes every later row doubtful: reject the file rather than guess.
-        return [Rejected(name, f"not valid CSV (line {reader.line_num}: {exc})")]
+def _csv_rows(text: str, name: str, known: KnownSpec | None) -> list[PreparedText | Rejected]:
+    read = csv_records(text, name)
+    if isinstance(read, Rejected):
+        return [read]
+    header, records = read
+    if "text" not in header:
+        return [Rejected(name, "no 'text' column")]
+    if known is not None and "answer" not in header:
+        return [Rejected(name, "no 'answer' column")]
+    results = [_prepare_record(record, source, known) for source, record in records]
     return results or [Rejected(name, "no rows under the header")]
 
 
-def _jsonl_rows(text: str, name: str) -> list[PreparedText | Rejected]:
+def _jsonl_rows(text: str, name: str, known: KnownSpec | None) -> list[PreparedText | Rejected]:
     results: list[PreparedText | Rejected] = []
     # Not splitlines(): it would also split on U+2028, which JSON allows inside strings.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -164,12 +170,23 @@ def _jsonl_rows(text: str, name: str) -> list[PreparedText | Rejected]:
         except (ValueError, RecursionError):
             results.append(Rejected(source, "not valid JSON"))
             continue
-        value = record.get("text") if isinstance(record, dict) else None
-        if isinstance(value, str):
-            results.append(_prepare_text(value, source))
-        else:
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             results.append(Rejected(source, "no 'text' string"))
+            continue
+        cells = {k: v if isinstance(v, str) else json.dumps(v) for k, v in record.items()}
+        results.append(_prepare_record(cells, source, known))
     return results
+
+
+def _prepare_record(
+    record: dict[str, str], source: str, known: KnownSpec | None
+) -> PreparedText | Rejected:
+    """One sentence, with its known answer when importing gold or practice."""
+    prepared = _prepare_text(record.get("text") or "", source)
+    if known is None or isinstance(prepared, Rejected):
+        return prepared
+    answer = parse_answer(record, known, source)
+    return answer if isinstance(answer, Rejected) else replace(prepared, answer=answer)
 
 
 def _prepare_text(raw: str, source: str) -> PreparedText | Rejected:
@@ -190,7 +207,7 @@ def _prepare_text(raw: str, source: str) -> PreparedText | Rejected:
 # ---- inputs -------------------------------------------------------------------------------
 
 
-def _plan(path: Path, stack: ExitStack) -> list[_Unit]:
+def _plan(path: Path, stack: ExitStack, known: KnownSpec | None = None) -> list[_Unit]:
     if not path.exists():
         raise InvalidInput(f"{path} does not exist")
     if path.is_dir():
@@ -199,10 +216,46 @@ def _plan(path: Path, stack: ExitStack) -> list[_Unit]:
     if suffix == ".zip":
         return _zip_units(path, stack)
     if suffix in _TEXT_SUFFIXES:
-        return [_Unit(path.name, partial(_texts_from_file, path))]
+        return [_Unit(path.name, partial(_texts_from_file, path, known))]
     if _is_image_file(path):
+        if known is not None:
+            raise InvalidInput(
+                f"{path.name}: a picture's answer comes from a CSV beside it (columns file,"
+                " answer, reason); import the folder or .zip that holds both."
+            )
         return [_Unit(path.name, partial(_image_from_file, path, path.name))]
     raise InvalidInput(f"{path} is not a folder, a .zip, a .csv, a .jsonl or an image file")
+
+
+def _is_sheet(unit: _Unit) -> bool:
+    return PurePath(unit.key).suffix.lower() == ".csv"
+
+
+def _split_sheets(
+    units: list[_Unit], spec: KnownSpec, where: Path
+) -> tuple[list[_Unit], AnswerSheet, list[Rejected]]:
+    """Gold or practice pictures: the CSV files among them are their answer sheet."""
+    sheets = [u for u in units if _is_sheet(u)]
+    if not sheets:
+        raise InvalidInput(
+            f"{where.name} has no answer sheet: put a CSV beside the pictures with the columns"
+            " file,answer (and reason for practice)."
+        )
+    rows: dict[str, tuple[str, Answer]] = {}
+    rejected: list[Rejected] = []
+    for unit in sheets:
+        data = unit.read() if unit.read else Rejected(unit.source, "cannot be read")
+        sheet, bad = read_sheet(data, unit.source, spec) if isinstance(data, bytes) else (
+            AnswerSheet(unit.source, {}), [data])
+        rejected.extend(bad)
+        for file, (source, answer) in sheet.rows.items():
+            if file in rows and rows[file][1].choice != answer.choice:
+                rejected.append(Rejected(source, f"{file} has a different answer on "
+                                                 f"{rows[file][0]}"))
+            else:
+                rows.setdefault(file, (source, answer))
+    names = ", ".join(u.source for u in sheets)
+    return [u for u in units if not _is_sheet(u)], AnswerSheet(names, rows), rejected
 
 
 def _folder_units(root: Path) -> list[_Unit]:
@@ -213,7 +266,8 @@ def _folder_units(root: Path) -> list[_Unit]:
             path = Path(folder, name)
             if not _is_junk(name) and path.is_file():  # is_file() skips sockets and FIFOs
                 source = path.relative_to(root).as_posix()
-                units.append(_Unit(source, partial(_image_from_file, path, source)))
+                units.append(_Unit(source, partial(_image_from_file, path, source), source,
+                                   partial(_read_file, path, source)))
     return units
 
 
@@ -232,27 +286,33 @@ def _zip_units(path: Path, stack: ExitStack) -> list[_Unit]:
         if _is_unsafe(info.filename) or _is_unsafe(name):
             units.append(_Unit(source, partial(_rejected, source, "unsafe path in zip")))
         elif not info.is_dir() and not any(_is_junk(part) for part in name.split("/")):
-            units.append(_Unit(source, partial(_image_from_zip, archive, info, lock, source)))
+            units.append(_Unit(source, partial(_image_from_zip, archive, info, lock, source),
+                               name, partial(_zip_bytes, archive, info, lock, source)))
     return units
 
 
 def _image_from_zip(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, lock: threading.Lock, source: str
 ) -> _Outcome:
+    data = _zip_bytes(archive, info, lock, source)
+    return _outcome(data if isinstance(data, Rejected) else prepare_image(data, source))
+
+
+def _zip_bytes(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, lock: threading.Lock, source: str
+) -> bytes | Rejected:
     if info.file_size > MAX_ENTRY_BYTES:
-        return _rejected(source, _file_too_large(info.file_size))
+        return Rejected(source, _file_too_large(info.file_size))
     if info.flag_bits & 0x1:
-        return _rejected(source, "password-protected file in zip")
+        return Rejected(source, "password-protected file in zip")
     try:
         with lock, archive.open(info) as entry:
             data = entry.read(MAX_ENTRY_BYTES + 1)  # bounded: the header may lie about the size
     except NotImplementedError:
-        return _rejected(source, "unsupported compression in zip")
+        return Rejected(source, "unsupported compression in zip")
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
-        return _rejected(source, "corrupt file in zip")
-    if len(data) > MAX_ENTRY_BYTES:
-        return _rejected(source, _file_too_large(None))
-    return _outcome(prepare_image(data, source))
+        return Rejected(source, "corrupt file in zip")
+    return data if len(data) <= MAX_ENTRY_BYTES else Rejected(source, _file_too_large(None))
 
 
 def _image_from_file(path: Path, source: str) -> _Outcome:
@@ -260,9 +320,9 @@ def _image_from_file(path: Path, source: str) -> _Outcome:
     return _outcome(data if isinstance(data, Rejected) else prepare_image(data, source))
 
 
-def _texts_from_file(path: Path) -> _Outcome:
+def _texts_from_file(path: Path, known: KnownSpec | None = None) -> _Outcome:
     data = _read_file(path, path.name)
-    return ([], [data]) if isinstance(data, Rejected) else read_texts(data, path.name)
+    return ([], [data]) if isinstance(data, Rejected) else read_texts(data, path.name, known)
 
 
 def _read_file(path: Path, source: str) -> bytes | Rejected:
@@ -360,19 +420,64 @@ async def import_path(
     path: Path,
     *,
     progress: Callable[[int, int], None] | None = None,
+    known: KnownSpec | None = None,
 ) -> ImportReport:
-    """Import everything under `path`. A sink failure propagates: re-running is safe, since
-    what was already stored comes back as duplicates."""
+    """Import everything under `path`; with `known`, as gold or practice items with their
+    answers. A sink failure propagates: re-running is safe, since what was already stored
+    comes back as duplicates."""
     with ExitStack() as stack:
-        units = await asyncio.to_thread(_plan, path, stack)
-        return await _run(sink, project_id, units, progress)
+        units = await asyncio.to_thread(_plan, path, stack, known)
+        if known is None or kind_of(path) is ItemKind.TEXT:
+            return await _run(_Target(sink, project_id, known), units, progress)
+        units, sheet, rejected = await asyncio.to_thread(_split_sheets, units, known, path)
+        target = _Target(sink, project_id, known, sheet)
+        report = await _run(target, units, progress)
+        report.rejected[:0] = rejected
+        report.rejected.extend(
+            Rejected(source, f"no picture named {file}")
+            for file, (source, _) in sheet.rows.items() if file not in target.matched
+        )
+        return report
+
+
+@dataclass
+class _Target:
+    """Where prepared items go; gold and practice pictures get their answers on the way."""
+
+    sink: ItemSink
+    project_id: int
+    known: KnownSpec | None
+    sheet: AnswerSheet | None = None
+    matched: set[str] = field(default_factory=set)  # sheet rows that found their picture
+
+    async def add(self, unit: _Unit, items: Sequence[PreparedItem], report: ImportReport) -> None:
+        if self.known is None:
+            imported, duplicates = await self.sink.add_items(self.project_id, items)
+        else:
+            if self.sheet is not None:
+                items = self._answered(unit, items, report)
+            imported, duplicates, rejected = await self.sink.add_known(
+                self.project_id, items, self.known.role
+            ) if items else (0, 0, [])
+            report.rejected.extend(rejected)
+        report.imported += imported
+        report.duplicates += duplicates
+
+    def _answered(
+        self, unit: _Unit, items: Sequence[PreparedItem], report: ImportReport
+    ) -> list[PreparedItem]:
+        assert self.sheet is not None
+        found = self.sheet.find(unit.key)
+        if found is None:
+            report.rejected.append(Rejected(unit.source, f"not on the answer sheet "
+                                                         f"({self.sheet.name})"))
+            return []
+        self.matched.add(next(f for f, row in self.sheet.rows.items() if row is found))
+        return [replace(item, answer=found[1]) for item in items]
 
 
 async def _run(
-    sink: ItemSink,
-    project_id: int,
-    units: list[_Unit],
-    progress: Callable[[int, int], None] | None,
+    target: _Target, units: list[_Unit], progress: Callable[[int, int], None] | None,
 ) -> ImportReport:
     report = ImportReport()
     loop = asyncio.get_running_loop()
@@ -388,9 +493,7 @@ async def _run(
             items, rejected = await pending.popleft()  # in order: item order = import order
             report.rejected.extend(rejected)
             if items:
-                imported, duplicates = await sink.add_items(project_id, items)
-                report.imported += imported
-                report.duplicates += duplicates
+                await target.add(units[done - 1], items, report)
             if progress:
                 progress(done, len(units))
     finally:

@@ -7,6 +7,7 @@ is stale (an old message, a double tap) and changes nothing.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,7 +15,16 @@ from typing import Any
 
 from tasks import schedule
 from tasks.model import Item, Mode, Project, Worker
-from tasks.ports import NOT_SURE, Batch, SavedAnswer, UnitOfWork, WorkerState, WorkRepository
+from tasks.ports import (
+    NOT_SURE,
+    Batch,
+    Judge,
+    LabelingRepository,
+    SavedAnswer,
+    UnitOfWork,
+    WorkerState,
+    WorkRepository,
+)
 from tasks.schedule import (
     PACE_SAMPLE,
     day_end,
@@ -32,6 +42,9 @@ class Note(StrEnum):
     KEPT = "kept"  # an earlier answer was tapped again: nothing to change
     FIRST = "first"  # ↩️ on the first item of the day: nothing further back
     BEGIN = "begin"  # the first item of the day: how many today, and about how long
+    PRACTICE = "practice"  # the first practice item: this is practice, take your time
+    HELP = "help"  # 🙋: a coordinator was told
+    HELPED = "helped"  # 🙋 again: they were told already
 
 
 class Done(StrEnum):
@@ -64,6 +77,9 @@ class Screen:
     next_start: datetime | None = None  # with Done.REST_DAY: when the next batch comes
     message_id: int | None = None  # the message the worker's screen was last drawn on
     message_kind: str | None = None
+    answer: int | None = None  # in EXPLAIN: the practice item's right answer
+    reason: str | None = None  # in EXPLAIN: why
+    passed: bool = False  # in EXPLAIN: practice is over, real work comes next
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,15 @@ def local_day(worker: Worker, now: datetime) -> str:
     return schedule.local_day(worker.tz, now).isoformat()
 
 
+def gold_share(count: int, every: int, draw: float) -> int:
+    """How many of `count` items are hidden gold at one in `every` (0: none): the whole
+    part, plus one more with the chance of the rest (`draw` is uniform in [0, 1))."""
+    if every <= 0 or count <= 0:
+        return 0
+    whole, rest = divmod(count, every)
+    return whole + (1 if draw < rest / every else 0)
+
+
 async def pace(repo: WorkRepository, worker_id: int) -> float:
     """Seconds per item at this worker's own recent pace (a calm default for newcomers)."""
     return seconds_per_item(await repo.recent_durations(worker_id, PACE_SAMPLE))
@@ -100,7 +125,16 @@ async def fill(repo: WorkRepository, batch: Batch, worker: Worker, project: Proj
     if not batch.live(now) or batch.day != local_day(worker, now):
         return batch
     want = worker.batch_size - answered
-    more = await repo.reserve(batch, worker, project, want, now) if want > 0 else 0
+    more = 0
+    if want > 0:
+        gold = gold_share(want, project.gold_every, random.random())
+        more = await repo.reserve(batch, worker, project, want - gold, now)
+        if more < want - gold and project.gold_every > 1:
+            gold = more // (project.gold_every - 1)  # less work: keep the same share of gold
+        slipped = await repo.reserve_gold(batch, worker.id, project.id, gold)
+        if slipped < gold:  # no gold left that they have not seen: work in its place
+            more += await repo.reserve(batch, worker, project, gold - slipped, now)
+        more += slipped
     if answered + more != batch.size:
         batch = await repo.resize_batch(batch.id, answered + more)
     return batch
@@ -116,44 +150,47 @@ async def open_batch(repo: WorkRepository, worker: Worker, project: Project, day
 
 
 class LabelingService:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, judge: Judge | None = None) -> None:
         self._uow = uow
+        self._judge = judge
 
     async def start(self, worker_id: int, now: datetime) -> Screen:
         """▶️: show the item in hand, or the next one (resumes at the same item)."""
         async with self._uow() as repo:
-            loop = await _Loop.load(repo, worker_id, now)
+            loop = await _Loop.load(repo, worker_id, now, self._judge)
             return await loop.start()
 
     async def current(self, worker_id: int, now: datetime) -> Screen:
         """The screen the worker should be seeing now, without changing anything."""
         async with self._uow() as repo:
-            loop = await _Loop.load(repo, worker_id, now)
+            loop = await _Loop.load(repo, worker_id, now, self._judge)
             return await loop.redraw()
 
     async def again(self, worker_id: int, now: datetime) -> Screen:
         """The current screen, to be drawn anew at the bottom of the chat: it gets a new
         number, so the buttons of the copy above no longer count."""
         async with self._uow() as repo:
-            loop = await _Loop.load(repo, worker_id, now)
+            loop = await _Loop.load(repo, worker_id, now, self._judge)
             return await loop.redraw_with(None)
 
     async def answer(
         self, worker_id: int, seq: int, item_id: int, choice: int, now: datetime
     ) -> Screen | Stale:
         async with self._uow() as repo:
-            loop = await _Loop.load(repo, worker_id, now)
-            if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW)):
+            loop = await _Loop.load(repo, worker_id, now, self._judge)
+            if stale := await loop.check(seq, item_id, _ANSWERABLE):
                 return stale
             shown = await loop.shown(item_id)
             if choice != NOT_SURE and not 0 <= choice < len(shown["project"].choices):
                 return Stale(already_saved=False)
+            if loop.state.mode is Mode.PRACTICE:
+                return await loop.practice_answer(choice)
             return await loop.answer(choice, shown["project"])
 
     async def back(self, worker_id: int, seq: int, item_id: int, now: datetime) -> Screen | Stale:
         """↩️: the answer before the one on screen, to look at or change; also from 🎉."""
         async with self._uow() as repo:
-            loop = await _Loop.load(repo, worker_id, now)
+            loop = await _Loop.load(repo, worker_id, now, self._judge)
             if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW, Mode.DONE)):
                 return stale
             return await loop.back()
@@ -161,36 +198,52 @@ class LabelingService:
     async def pause(self, worker_id: int, seq: int, item_id: int, now: datetime) -> Screen | Stale:
         """☕: everything is saved already; let the item go for others until ▶️."""
         async with self._uow() as repo:
-            loop = await _Loop.load(repo, worker_id, now)
-            if stale := await loop.check(seq, item_id, (Mode.WORK, Mode.REVIEW)):
+            loop = await _Loop.load(repo, worker_id, now, self._judge)
+            if stale := await loop.check(seq, item_id, _ANSWERABLE):
                 return stale
             return await loop.pause()
+
+    async def help(self, worker_id: int, seq: int, item_id: int, now: datetime
+                   ) -> tuple[Screen, bool] | Stale:
+        """🙋 on an item: remember the request (once per item) and say so on the screen;
+        True when it is new, so the caller tells the coordinators."""
+        async with self._uow() as repo:
+            loop = await _Loop.load(repo, worker_id, now, self._judge)
+            if seq != loop.state.seq or item_id != loop.state.item_id or not item_id:
+                return Stale(already_saved=False)
+            new = await repo.add_help(worker_id, item_id, now) is not None
+            return await loop.redraw_with(Note.HELP if new else Note.HELPED), new
 
     async def resume(self, worker_id: int, seq: int, now: datetime) -> Screen | Stale:
         """▶️ on a screen: only the newest screen's button counts. Mid-item (the ▶️ under a
         pointer message) it draws the item in hand anew."""
         async with self._uow() as repo:
-            loop = await _Loop.load(repo, worker_id, now)
+            loop = await _Loop.load(repo, worker_id, now, self._judge)
             if seq != loop.state.seq:
                 return Stale(already_saved=False)
             return await loop.start()
+
+
+_ANSWERABLE = (Mode.WORK, Mode.REVIEW, Mode.PRACTICE)
 
 
 @dataclass
 class _Loop:
     """One worker's loop inside one transaction."""
 
-    repo: WorkRepository
+    repo: LabelingRepository
     worker: Worker
     project: Project
     state: WorkerState
     now: datetime
+    judge: Judge | None = None
 
     @classmethod
-    async def load(cls, repo: WorkRepository, worker_id: int, now: datetime) -> _Loop:
+    async def load(cls, repo: LabelingRepository, worker_id: int, now: datetime,
+                   judge: Judge | None = None) -> _Loop:
         worker = await repo.worker(worker_id)
         project = await repo.project(worker.project_id)
-        return cls(repo, worker, project, await repo.state(worker_id), now)
+        return cls(repo, worker, project, await repo.state(worker_id), now, judge)
 
     async def check(self, seq: int, item_id: int, modes: tuple[Mode, ...]) -> Stale | None:
         state = self.state
@@ -230,6 +283,8 @@ class _Loop:
 
     async def start(self) -> Screen:
         state = self.state
+        if await self.needs_practice():
+            return await self.practice()
         if state.mode is Mode.BREAK and state.item_id not in (None, state.frontier_id):
             # ☕ was taken while looking back at an earlier answer: resume right there.
             looked = await self.repo.batch_by_id(state.batch_id or 0)
@@ -309,7 +364,9 @@ class _Loop:
                 item_id, self.worker.id, batch.id, choice,
                 shown_at=self.state.frontier_shown or self.now, answered_at=self.now,
             )
-            note, frontier = Note.SAVED, None
+            note, frontier, changed = Note.SAVED, None, True
+        if changed and self.judge is not None:
+            await self.judge(self.repo, item_id, self.now)
         answered = len(await self.repo.batch_answers(batch.id))
         if frontier is None:
             # The next item is the batch's next reserved one; only when none is left, more
@@ -360,6 +417,8 @@ class _Loop:
     async def redraw(self) -> Screen:
         """The screen for the current state, with the current seq."""
         state = self.state
+        if state.mode in (Mode.PRACTICE, Mode.EXPLAIN) and state.item_id is not None:
+            return await self.practice_screen(state.mode, state.item_id)
         if state.batch_id is None:
             if state.mode is Mode.DONE:
                 return self.screen(Mode.DONE, done=self.why_no_batch())
@@ -384,6 +443,58 @@ class _Loop:
             done = _why_done(len(ids), batch, self.now)
             return self.screen(Mode.DONE, done=done, done_today=len(ids))
         return self.screen(state.mode)
+
+    # --- practice, before real work ----------------------------------------------------------
+
+    async def needs_practice(self) -> bool:
+        """A new worker practises first, when the project has practice items; someone who
+        already did real work is not sent back."""
+        if self.worker.practiced_at is not None:
+            return False
+        if not await self.repo.has_practice(self.project.id):
+            return False
+        return not await self.repo.recent_durations(self.worker.id, 1)
+
+    async def practice(self) -> Screen:
+        """The practice item in hand (after a break), or the next one."""
+        state, item_id = self.state, None
+        in_hand = state.mode in (Mode.PRACTICE, Mode.BREAK) and state.item_id is not None
+        if in_hand and await self.repo.practice_item(state.item_id or 0) is not None:
+            item_id = state.item_id
+        after = state.item_id if state.mode is Mode.EXPLAIN else None
+        first = await self.repo.last_practice(self.worker.id) is None
+        if item_id is None:
+            item_id = await self.repo.next_practice(self.worker.id, self.project.id, after)
+        if item_id is None:  # the practice items went away: real work it is
+            await self.repo.set_practiced(self.worker.id, self.now, "coordinator")
+            self.worker = replace(self.worker, practiced_at=self.now)
+            return await self.start()
+        await self.save(mode=Mode.PRACTICE, batch_id=None, item_id=item_id, frontier_id=None)
+        screen = await self.practice_screen(Mode.PRACTICE, item_id)
+        return replace(screen, note=Note.PRACTICE) if first else screen
+
+    async def practice_answer(self, choice: int) -> Screen:
+        """Keep the try, and show the right answer with its reason, whatever was chosen."""
+        item_id = self.state.item_id or 0
+        known = await self.repo.practice_item(item_id)
+        right = known is not None and known.answer == choice
+        await self.repo.add_practice_answer(self.worker.id, item_id, choice, right, self.now)
+        recent = await self.repo.recent_practice(self.worker.id, self.project.mastery_of)
+        if sum(recent) >= self.project.mastery_need:
+            await self.repo.set_practiced(self.worker.id, self.now, "mastery")
+            self.worker = replace(self.worker, practiced_at=self.now)
+        await self.save(mode=Mode.EXPLAIN)
+        return await self.practice_screen(Mode.EXPLAIN, item_id)
+
+    async def practice_screen(self, mode: Mode, item_id: int) -> Screen:
+        known = await self.repo.practice_item(item_id)
+        last = await self.repo.last_practice(self.worker.id)
+        chosen = last[1] if mode is Mode.EXPLAIN and last and last[0] == item_id else None
+        return self.screen(
+            mode, **await self.shown(item_id), saved=chosen,
+            answer=known.answer if known else None, reason=known.reason if known else None,
+            passed=self.worker.practiced_at is not None,
+        )
 
     def why_no_batch(self) -> Done:
         if self.worker.paused:

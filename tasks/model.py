@@ -14,6 +14,25 @@ class ItemKind(StrEnum):
     TEXT = "text"
 
 
+class Role(StrEnum):
+    """What an item is for."""
+
+    WORK = "work"  # real work: answered by several workers, then judged
+    GOLD = "gold"  # a known answer, slipped unseen into real batches (never any feedback)
+    PRACTICE = "practice"  # only in practice, where the right answer is shown after each try
+
+
+class Verdict(StrEnum):
+    """The judgement on a work item."""
+
+    MORE = "more"  # not sure enough yet: one more worker was asked
+    AGREEMENT = "agreement"  # the workers agreed enough
+    MODEL = "model"  # Dawid-Skene's weighting of the workers made it sure enough
+    REVIEW = "review"  # waits for a coordinator
+    REVIEWER = "reviewer"  # a coordinator decided (final)
+    DROPPED = "dropped"  # a coordinator found it unclear and dropped it (final)
+
+
 class ItemStatus(StrEnum):
     OPEN = "open"  # still needs answers
     FILLED = "filled"  # has as many answers as the project's overlap
@@ -27,6 +46,8 @@ class Mode(StrEnum):
     REVIEW = "review"  # an item answered earlier this session, brought back with ↩️
     BREAK = "break"  # ☕: saved, resume with ▶️
     DONE = "done"  # nothing left today
+    PRACTICE = "practice"  # a practice item, before real work
+    EXPLAIN = "explain"  # the right answer to the practice item just answered, and why
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,11 @@ class Project:
     question: str
     choices: tuple[str, ...]
     overlap: int
+    threshold: float = 0.9  # confidence at which an item is done
+    max_overlap: int = 5  # ask one more worker up to this many answers, then review
+    gold_every: int = 10  # one hidden gold item in this many; 0: no gold
+    mastery_need: int = 8  # practice ends after this many right ...
+    mastery_of: int = 10  # ... among the last this many practice answers
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,7 @@ class Item:
     kind: ItemKind
     text: str | None
     media_id: int | None
+    role: Role = Role.WORK
 
 
 @dataclass(frozen=True)
@@ -63,6 +90,7 @@ class Worker:
     paused_at: datetime | None = None  # paused by a coordinator: no batch, no reminder
     unreachable_at: datetime | None = None  # blocked the bot: nothing is sent to them
     next_due_at: datetime | None = None  # when their next batch is due
+    practiced_at: datetime | None = None  # passed practice, or was let through
 
     @property
     def paused(self) -> bool:

@@ -61,6 +61,13 @@ class SavedAnswer:
 
 
 @dataclass(frozen=True)
+class PracticeItem:
+    item_id: int
+    answer: int  # the right choice
+    reason: str | None  # one short line on why, shown after the worker's try
+
+
+@dataclass(frozen=True)
 class Invite:
     role: str
     worker_id: int | None
@@ -96,6 +103,13 @@ class WorkRepository(Protocol):
         that still want a hand, that this worker has not answered; returns how many."""
         ...
 
+    async def reserve_gold(
+        self, batch: Batch, worker_id: int, project_id: int, count: int
+    ) -> int:
+        """Slip up to `count` gold items the worker has not answered in among the batch's
+        waiting work; returns how many."""
+        ...
+
     async def next_reserved(self, batch_id: int, now: datetime) -> int | None:
         """The batch's next item still waiting for the worker (oldest first)."""
         ...
@@ -124,8 +138,39 @@ class WorkRepository(Protocol):
         ...
 
 
+class PracticeRepository(Protocol):
+    """Practice before real work: items with their right answer, and the worker's tries."""
+
+    async def has_practice(self, project_id: int) -> bool: ...
+    async def next_practice(
+        self, worker_id: int, project_id: int, after: int | None
+    ) -> int | None: ...
+    async def practice_item(self, item_id: int) -> PracticeItem | None: ...
+    async def add_practice_answer(
+        self, worker_id: int, item_id: int, choice: int, right: bool, now: datetime
+    ) -> None: ...
+    async def last_practice(self, worker_id: int) -> tuple[int, int] | None: ...
+    async def recent_practice(self, worker_id: int, limit: int) -> list[bool]: ...
+    async def set_practiced(
+        self, worker_id: int, when: datetime | None, how: str | None
+    ) -> None: ...
+    async def add_help(self, worker_id: int, item_id: int, now: datetime) -> int | None:
+        """A new 🙋 request, or None when this worker already asked about this item."""
+        ...
+
+
+class LabelingRepository(WorkRepository, PracticeRepository, Protocol):
+    """Everything the labeling loop uses."""
+
+
 class UnitOfWork(Protocol):
-    def __call__(self) -> AbstractAsyncContextManager[WorkRepository]: ...
+    def __call__(self) -> AbstractAsyncContextManager[LabelingRepository]: ...
+
+
+class Judge(Protocol):
+    """Called inside the answer's transaction once a work item may have all its answers."""
+
+    async def __call__(self, repo: LabelingRepository, item_id: int, now: datetime) -> object: ...
 
 
 class ScheduleWrites(Protocol):

@@ -57,7 +57,7 @@ async def test_each_item_shows_question_progress_answers_not_sure_and_controls(
     assert "1 / 3  ■■■□□□□□□□" in words
     rows = phone.screen["reply_markup"]["inline_keyboard"]
     assert [[b["text"] for b in row] for row in rows] == [
-        ["🐶 Dog"], ["🐱 Cat"], ["🤔 잘 모르겠어요"], ["↩️ 되돌리기", "☕ 쉬기"],
+        ["🐶 Dog"], ["🐱 Cat"], ["🤔 잘 모르겠어요"], ["↩️ 되돌리기", "☕ 쉬기", "🙋 도움"],
     ]
 
 
@@ -241,7 +241,7 @@ async def test_an_english_telegram_gets_english_words(harness: Harness) -> None:
     phone = await joined(harness, 222, "Tom", "en-GB")
     assert "Welcome, Tom" in phone.words() and phone.buttons() == ["▶️ Start"]
     await phone.tap("▶️")
-    assert phone.buttons()[2:] == ["🤔 Not sure", "↩️ Back", "☕ Break"]
+    assert phone.buttons()[2:] == ["🤔 Not sure", "↩️ Back", "☕ Break", "🙋 Help"]
 
 
 async def test_sentences_are_shown_as_text_and_edited_in_place(harness: Harness) -> None:

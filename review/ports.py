@@ -1,0 +1,94 @@
+"""What the judgement needs from storage, declared as small Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from review.routing import Decision, Tally
+from tasks.model import Item, Project, Role, Verdict
+
+
+@dataclass(frozen=True)
+class ItemTally:
+    item_id: int
+    project_id: int
+    role: Role
+    verdict: Verdict | None
+    wanted: int
+    n_answers: int
+    label: int | None
+    tally: Tally
+
+
+class Vote(NamedTuple):
+    worker_id: int
+    item_id: int
+    choice: int | None  # None: "not sure"
+
+
+# (item id, verdict, wanted, n_answers, label) of each work item
+ItemRow = tuple[int, Verdict | None, int, int, int | None]
+
+
+@dataclass(frozen=True)
+class ProjectAnswers:
+    votes: Sequence[Vote]
+    known: dict[int, int]  # item -> its answer for sure: gold, and coordinators' decisions
+    items: Sequence[ItemRow]
+
+
+class JudgeRepository(Protocol):
+    async def project(self, project_id: int) -> Project: ...
+    async def item_tally(self, item_id: int) -> ItemTally | None: ...
+    async def set_verdict(
+        self, item_id: int, decision: Decision, now: datetime, *, if_answers: int | None = None
+    ) -> bool: ...
+
+
+class ModelRepository(JudgeRepository, Protocol):
+    """What a project-wide Dawid-Skene run reads and writes."""
+
+    async def project_answers(self, project_id: int) -> ProjectAnswers: ...
+    async def answer_count(self, project_id: int) -> int: ...
+    async def set_judged(self, project_id: int, answers: int, now: datetime) -> None: ...
+    async def relabel(
+        self, item_id: int, label: int, confidence: float, verdict: Verdict
+    ) -> None: ...
+
+
+class ModelUnitOfWork(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[ModelRepository]: ...
+
+
+class QueueRepository(Protocol):
+    """The coordinators' review queue."""
+
+    async def project(self, project_id: int) -> Project: ...
+    async def item(self, item_id: int) -> Item: ...
+    async def item_tally(self, item_id: int) -> ItemTally | None: ...
+    async def item_verdict(
+        self, item_id: int
+    ) -> tuple[Verdict | None, int | None, str | None]: ...
+    async def lease_next(
+        self, coordinator_id: int, now: datetime, until: datetime
+    ) -> int | None: ...
+    async def holds_lease(self, item_id: int, coordinator_id: int, now: datetime) -> bool: ...
+    async def end_lease(self, item_id: int) -> None: ...
+    async def decide(
+        self, item_id: int, label: int | None, coordinator_id: int, now: datetime
+    ) -> bool: ...
+    async def later(self, item_id: int, now: datetime) -> None: ...
+    async def review_count(self, project_id: int | None = None) -> int: ...
+    async def answers_with_names(self, item_id: int) -> Sequence[tuple[str, int]]: ...
+    async def add_practice_item(
+        self, item_id: int, project_id: int, answer: int, reason: str | None, level: int,
+        now: datetime,
+    ) -> bool: ...
+
+
+class QueueUnitOfWork(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[QueueRepository]: ...

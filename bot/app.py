@@ -11,6 +11,7 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
     filters,
 )
@@ -22,6 +23,7 @@ from bot.handlers import on_button, on_coordinator_command, on_error, on_message
 from bot.ratelimit import rate_limiter
 from bot.reviewing import on_review_button
 from bot.services import Haru, utc_now
+from review.service import rejudge_project
 from storage.db import Database
 from storage.repo import Store
 
@@ -33,6 +35,28 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 COORDINATOR_COMMANDS = ("workers", "pause", "resume", "review", "help")
 
+JUDGE_SECONDS = 600.0  # how often each project's workers are weighed again (if it changed)
+
+
+async def judge_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Re-run Dawid-Skene on every project with new answers; one failing project does not
+    stop the others."""
+    haru: Haru | None = context.application.bot_data.get("haru")
+    if haru is None:
+        return
+    async with haru.store.reader() as repo:
+        projects = await repo.project_ids()
+    for project_id in projects:
+        try:
+            run = await rejudge_project(haru.store.uow, project_id, haru.clock())
+        except Exception:
+            log.exception("weighing the answers of project %s failed", project_id)
+            continue
+        if run is not None:
+            log.info("judged %s: %d answers, %d iterations, %d items moved on, %d relabeled",
+                     run.project, run.answers, run.iterations, run.moved, run.relabeled)
+
+
 def build_application(
     config: Config,
     *,
@@ -40,6 +64,7 @@ def build_application(
     clock: Callable[[], datetime] = utc_now,
     rate_limit: bool = True,
     tick_seconds: float = TICK_SECONDS,
+    judge_seconds: float = JUDGE_SECONDS,
 ) -> Application:  # type: ignore[type-arg]
     """The bot, wired: handlers, rate limiter, storage opened in post_init, closed after."""
     token = config.require_token()
@@ -67,6 +92,10 @@ def build_application(
             app.job_queue.run_repeating(dispatcher.job, interval=tick_seconds,
                                         first=tick_seconds, name="haru-schedule",
                                         job_kwargs=options)
+            # Dawid-Skene over each project whose answers changed, off the event loop.
+            app.job_queue.run_repeating(judge_job, interval=judge_seconds, first=judge_seconds,
+                                        name="haru-judge",
+                                        job_kwargs={**options, "max_instances": 1})
         log.info("Haru is running as @%s on %s", app.bot.username, config.db_path)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import cli_quality
 from bot.config import BOT_USERNAME_KEY, Config, ConfigError
 from bot.progress import table
 from storage.db import Database
 from storage.errors import StorageError
 from storage.repo import SqlItemSink, SqlRepo, Store
 from tasks.errors import InvalidInput, NotFound, TaskError
-from tasks.model import Worker
+from tasks.known import KnownSpec
+from tasks.model import Role, Worker
 from tasks.projects import DEFAULT_OVERLAP, project_spec
 from tasks.schedule import (
     DEFAULT_START,
@@ -75,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="add pictures or sentences to a project")
     imp.add_argument("project")
     imp.add_argument("path", type=Path, help="a folder or .zip of images, or a .csv / .jsonl")
+    known = imp.add_mutually_exclusive_group()
+    known.add_argument("--gold", action="store_true",
+                       help="items with a known answer (column answer), hidden among real work")
+    known.add_argument("--practice", action="store_true",
+                       help="practice items with their answer and a short reason (columns "
+                            "answer, reason; level 1-5 optional)")
 
     invite = sub.add_parser("invite", help="make an invite link")
     isub = invite.add_subparsers(dest="role", required=True, metavar="ROLE")
@@ -98,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     for action, words in (("pause", "no batches or reminders (holidays, sickness)"),
                           ("resume", "batches again from the next start time")):
         wsub.add_parser(action, help=words).add_argument("name")
+    cli_quality.add_commands(sub, psub, wsub)
     return parser
 
 
@@ -207,13 +216,15 @@ async def cmd_import(args: argparse.Namespace, config: Config) -> int:
             if project is None:
                 raise _no_project(args.project)
             check_kind(project.name, await repo.item_kinds(project.id), args.path)
+        role = Role.GOLD if args.gold else Role.PRACTICE if args.practice else None
+        known = KnownSpec(role, project.choices, project.question) if role else None
         with TerminalProgress(sys.stderr) as progress:
             report = await import_path(
-                SqlItemSink(store), project.id, args.path, progress=progress
+                SqlItemSink(store), project.id, args.path, progress=progress, known=known
             )
     finally:
         await store.db.close()
-    print(format_report(report, project.name))
+    print(format_report(report, project.name, role))
     return 0
 
 
@@ -415,6 +426,7 @@ _COMMANDS: dict[tuple[str, ...], Command] = {
     ("worker", "list"): cmd_worker_list,
     ("worker", "pause"): cmd_worker_pause,
     ("worker", "resume"): cmd_worker_resume,
+    **cli_quality.COMMANDS,  # type: ignore[dict-item]
 }
 
 

@@ -90,11 +90,12 @@ class TerminalProgress:
             self._stream.flush()
 
 
-def format_report(report: ImportReport, project_name: str) -> str:
+def format_report(report: ImportReport, project_name: str, role: str | None = None) -> str:
     """The summary every import ends with; the "Rejected:" line is always there for scripts."""
     noun = "item" if report.imported == 1 else "items"
+    what = f"{role} {noun}" if role else noun
     lines = [
-        f'Imported {report.imported} {noun} into "{project_name}".',
+        f'Imported {report.imported} {what} into "{project_name}".',
         f"Duplicates skipped: {report.duplicates}",
         f"Rejected: {len(report.rejected)}",
     ]

@@ -47,8 +47,9 @@ class ModelRun:
     relabeled: int  # done items whose label the model changed
 
 
-def _fit(project: Project, data: ProjectAnswers) -> dict[int, tuple[int, float]]:
-    """Dawid-Skene over the project: item id -> (label, confidence). Blocking."""
+def _fit(project: Project, data: ProjectAnswers) -> tuple[dict[int, tuple[int, float]], int]:
+    """Dawid-Skene over the project: item id -> (label, confidence), and how many EM
+    iterations it took. Blocking: run it off the event loop."""
     workers = {w: i for i, w in enumerate(sorted({v.worker_id for v in data.votes}))}
     items = sorted({v.item_id for v in data.votes} | {row[0] for row in data.items})
     index = {item: i for i, item in enumerate(items)}
@@ -57,10 +58,11 @@ def _fit(project: Project, data: ProjectAnswers) -> dict[int, tuple[int, float]]
     answers = Answers.from_rows(rows, len(items), len(project.choices), len(workers))
     known = {index[i]: label for i, label in data.known.items() if i in index}
     labels = dawid_skene(answers, known=known)
-    return {
+    found = {
         item: (int(labels.label[i]), float(labels.confidence[i]))
         for item, i in index.items() if labels.label[i] >= 0
     }
+    return found, labels.iterations
 
 
 async def rejudge_project(uow: ModelUnitOfWork, project_id: int, now: datetime,
@@ -70,31 +72,30 @@ async def rejudge_project(uow: ModelUnitOfWork, project_id: int, now: datetime,
     async with uow() as repo:
         project = await repo.project(project_id)
         count = await repo.answer_count(project_id)
-        row = await repo.project_answers(project_id) if force or count else None
+        fresh = force or count != await repo.judged_answers(project_id)
+        row = await repo.project_answers(project_id) if fresh else None
     if row is None or not row.votes:
         return None
-    model = await asyncio.to_thread(_fit, project, row)
+    model, iterations = await asyncio.to_thread(_fit, project, row)
     tallies: dict[int, list[int | None]] = defaultdict(list)
     for vote in row.votes:
         tallies[vote.item_id].append(vote.choice)
     moved = relabeled = 0
     async with uow() as repo:
         for item_id, verdict, wanted, n_answers, label in row.items:
-            if item_id not in model or verdict not in MOVABLE:
-                continue
-            best = model[item_id]
+            best = model.get(item_id)
+            if verdict not in MOVABLE or (verdict is None and n_answers < wanted):
+                continue  # decided, in review, or still collecting its first answers
             tally = tally_of(tallies[item_id], len(project.choices))
             if verdict in (Verdict.AGREEMENT, Verdict.MODEL):
-                # Done stays done; the model's label and confidence replace the crowd's.
-                how = Verdict.MODEL if best[0] != tally.top()[0] else verdict
-                if best[0] != label:
-                    relabeled += 1
-                await repo.relabel(item_id, best[0], best[1], how)
+                if best is not None:
+                    # Done stays done; the model's label and confidence replace the crowd's.
+                    how = Verdict.MODEL if best[0] != tally.top()[0] else verdict
+                    relabeled += best[0] != label
+                    await repo.relabel(item_id, best[0], best[1], how)
                 continue
-            if verdict is None and n_answers < wanted:
-                continue  # still collecting its first answers
             decision = route(tally, project, model=best)
             if decision.verdict is not verdict or decision.wanted not in (None, wanted):
                 moved += await repo.set_verdict(item_id, decision, now, if_answers=n_answers)
         await repo.set_judged(project_id, count, now)
-    return ModelRun(project.name, len(row.votes), len(row.items), 0, moved, relabeled)
+    return ModelRun(project.name, len(row.votes), len(row.items), iterations, moved, relabeled)

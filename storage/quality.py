@@ -28,6 +28,25 @@ class QualitySql:
         cursor = await self.conn.execute(sql, args)
         return list(await cursor.fetchall())
 
+    # --- project rules ---------------------------------------------------------------------
+
+    async def set_project_rules(self, project_id: int, rules: dict[str, float | int]) -> None:
+        """Change a project's rules; a new overlap applies to items still collecting."""
+        allowed = ("overlap", "threshold", "max_overlap", "gold_every", "mastery_need",
+                   "mastery_of")
+        columns = [c for c in rules if c in allowed]
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        await self.conn.execute(
+            f"UPDATE projects SET {assignments} WHERE id = ?",
+            (*[rules[c] for c in columns], project_id),
+        )
+        if "overlap" in rules:
+            await self.conn.execute(
+                "UPDATE items SET wanted = ?, status = CASE WHEN n_answers >= ? THEN 'filled'"
+                " ELSE 'open' END WHERE project_id = ? AND role = 'work' AND verdict IS NULL",
+                (rules["overlap"], rules["overlap"], project_id),
+            )
+
     # --- verdicts -------------------------------------------------------------------------
 
     async def item_tally(self, item_id: int) -> ItemTally | None:
@@ -104,6 +123,13 @@ class QualitySql:
             "SELECT coalesce(sum(n_answers), 0) FROM items WHERE project_id = ?", (project_id,)
         )).fetchone()
         return int(row[0]) if row else 0
+
+    async def project_ids(self) -> list[int]:
+        return [int(r[0]) for r in await self._rows("SELECT id FROM projects ORDER BY id")]
+
+    async def judged_answers(self, project_id: int) -> int:
+        rows = await self._rows("SELECT judged_answers FROM projects WHERE id = ?", project_id)
+        return int(rows[0][0]) if rows else 0
 
     async def set_judged(self, project_id: int, answers: int, now: datetime) -> None:
         await self.conn.execute(

@@ -163,7 +163,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _help(haru: Haru, worker: Worker, query: CallbackQuery, action: Action,
                 context: ContextTypes.DEFAULT_TYPE) -> None:
     """🙋: the coordinators hear once per item; the worker reads that they did."""
-    result = await haru.labeling.help(worker.id, action.seq, action.item, haru.clock())
+    result = await haru.labeling.help(worker.id, action.item, haru.clock())
     if isinstance(result, Stale):
         await _stale(haru, worker, query, result, context)
         return

@@ -94,7 +94,11 @@ async def rejudge_project(uow: ModelUnitOfWork, project_id: int, now: datetime,
                     relabeled += best[0] != label
                     await repo.relabel(item_id, best[0], best[1], how)
                 continue
-            decision = route(tally, project, model=best)
+            # The crowd first (as at answer time); the model may then finish what the
+            # crowd left unsure, but never sends back what the crowd agreed on.
+            decision = route(tally, project)
+            if decision.verdict is Verdict.MORE and best is not None:
+                decision = route(tally, project, model=best)
             if decision.verdict is not verdict or decision.wanted not in (None, wanted):
                 moved += await repo.set_verdict(item_id, decision, now, if_answers=n_answers)
         await repo.set_judged(project_id, count, now)

@@ -35,6 +35,8 @@ class QualitySql:
         allowed = ("overlap", "threshold", "max_overlap", "gold_every", "mastery_need",
                    "mastery_of")
         columns = [c for c in rules if c in allowed]
+        if not columns:
+            return
         assignments = ", ".join(f"{c} = ?" for c in columns)
         await self.conn.execute(
             f"UPDATE projects SET {assignments} WHERE id = ?",

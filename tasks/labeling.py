@@ -203,13 +203,15 @@ class LabelingService:
                 return stale
             return await loop.pause()
 
-    async def help(self, worker_id: int, seq: int, item_id: int, now: datetime
+    async def help(self, worker_id: int, item_id: int, now: datetime
                    ) -> tuple[Screen, bool] | Stale:
         """🙋 on an item: remember the request (once per item) and say so on the screen;
         True when it is new, so the caller tells the coordinators."""
         async with self._uow() as repo:
             loop = await _Loop.load(repo, worker_id, now, self._judge)
-            if seq != loop.state.seq or item_id != loop.state.item_id or not item_id:
+            # Any 🙋 for the item on screen counts, also a quick second tap on the same
+            # message: it is told "already sent", and nobody is told twice.
+            if item_id != loop.state.item_id or not item_id or loop.state.mode not in _ANSWERABLE:
                 return Stale(already_saved=False)
             new = await repo.add_help(worker_id, item_id, now) is not None
             return await loop.redraw_with(Note.HELP if new else Note.HELPED), new

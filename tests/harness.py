@@ -17,6 +17,8 @@ from bot.dispatch import Dispatcher
 from storage.repo import SqlItemSink, Store
 from tasks.daily import PlanReport
 from tasks.importing import PreparedImage, PreparedText
+from tasks.known import Answer
+from tasks.model import Role
 from tasks.workers import ScheduleChange, invite_coordinator, invite_worker
 from tests.fakegram import FakeTelegram
 
@@ -122,6 +124,18 @@ class Harness:
             items.append(PreparedImage(buffer.getvalue(), 8, 8, f"img:{i}", f"p{i}.jpg"))
         await SqlItemSink(self.store).add_items(project_id, items)
 
+    async def known(self, project_id: int, role: Role, answers: list[tuple[str, int]],
+                    reason: str | None = None) -> None:
+        """Gold or practice sentences with their answers (choice indexes)."""
+        items = [PreparedText(t, f"txt:{t}", f"{role}.csv:{i}", answer=Answer(a, reason))
+                 for i, (t, a) in enumerate(answers, 2)]
+        _, _, rejected = await SqlItemSink(self.store).add_known(project_id, items, role)
+        assert not rejected, rejected
+
+    async def rules(self, project_id: int, **rules: float | int) -> None:
+        async with self.store.uow() as repo:
+            await repo.set_project_rules(project_id, rules)
+
     async def invite(self, name: str, project: str = "animals", days: int = 14,
                      schedule: ScheduleChange | None = None) -> str:
         async with self.store.uow() as repo:
@@ -161,15 +175,18 @@ class Phone:
         rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
         return [b["text"] for row in rows for b in row]
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str, reply_to: dict[str, Any] | None = None) -> None:
         entities = []
         if text.startswith("/"):
             entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        await self.h.feed({"message": {
+        message = {
             "message_id": 10_000 + next(self._messages), "date": 1_790_000_000,
             "chat": {"id": self.user_id, "type": "private", "first_name": "W"},
             "from": self.user, "text": text, "entities": entities,
-        }})
+        }
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        await self.h.feed({"message": message})
 
     def button_data(self, label: str, message: dict[str, Any] | None = None) -> str:
         message = message or self._with_button(label)

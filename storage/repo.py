@@ -325,7 +325,7 @@ class SqlRepo(PeopleSql, QualitySql):
     async def next_reserved(self, batch_id: int, now: datetime) -> int | None:
         row = await self._one(
             "SELECT item_id FROM reservations WHERE batch_id = ? AND until > ?"
-            " ORDER BY rank, item_id LIMIT 1",
+            " ORDER BY rank LIMIT 1",  # ties (two gold in one slot): by item, from the index
             batch_id, ts(now),
         )
         return int(row[0]) if row else None

@@ -61,6 +61,8 @@ def notice_view(delivery: Delivery) -> View:
           count=delivery.count),
         t(lang, "batch_minutes", minutes=delivery.minutes),
     ]
+    if delivery.practice:
+        lines.append(t(lang, "batch_practice"))
     return View("\n".join(lines), keyboard)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from tasks.labeling import open_batch, pace
+from tasks.labeling import must_practise, open_batch, pace
 from tasks.model import ItemKind, Mode, Notice, NoticeKind, NoticeState, Worker
 from tasks.ports import ScheduleRepository, ScheduleUnitOfWork, ScheduleWrites
 from tasks.schedule import at, day_end, local_day, minutes_for, next_start
@@ -40,6 +40,7 @@ class Delivery:
     kind: ItemKind = ItemKind.IMAGE
     minutes: int = 0
     local_time: datetime | None = None  # the worker's local time now (for the greeting)
+    practice: bool = False  # the worker practises first, before the day's work
     old_message_id: int | None = None  # the worker's previous screen: its buttons go
 
 
@@ -199,6 +200,7 @@ class DailyService:
             count=batch.size, kind=kind or ItemKind.IMAGE,
             minutes=minutes_for(batch.size, await pace(repo, worker.id)),
             local_time=now.astimezone(ZoneInfo(worker.tz)), old_message_id=state.message_id,
+            practice=await must_practise(repo, worker),
         )
 
     async def _alert(self, repo: ScheduleRepository, notice: Notice) -> Delivery | None:

@@ -111,6 +111,16 @@ def gold_share(count: int, every: int, draw: float) -> int:
     return whole + (1 if draw < rest / every else 0)
 
 
+async def must_practise(repo: LabelingRepository, worker: Worker) -> bool:
+    """A new worker practises first, when their project has practice items; someone who
+    already did real work is not sent back."""
+    if worker.practiced_at is not None:
+        return False
+    if not await repo.has_practice(worker.project_id):
+        return False
+    return not await repo.recent_durations(worker.id, 1)
+
+
 async def pace(repo: WorkRepository, worker_id: int) -> float:
     """Seconds per item at this worker's own recent pace (a calm default for newcomers)."""
     return seconds_per_item(await repo.recent_durations(worker_id, PACE_SAMPLE))
@@ -449,13 +459,7 @@ class _Loop:
     # --- practice, before real work ----------------------------------------------------------
 
     async def needs_practice(self) -> bool:
-        """A new worker practises first, when the project has practice items; someone who
-        already did real work is not sent back."""
-        if self.worker.practiced_at is not None:
-            return False
-        if not await self.repo.has_practice(self.project.id):
-            return False
-        return not await self.repo.recent_durations(self.worker.id, 1)
+        return await must_practise(self.repo, self.worker)
 
     async def practice(self) -> Screen:
         """The practice item in hand (after a break), or the next one."""

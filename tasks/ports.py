@@ -189,7 +189,7 @@ class ScheduleWrites(Protocol):
     async def set_unreachable(self, worker_id: int, when: datetime | None) -> bool: ...
 
 
-class ScheduleRepository(WorkRepository, ScheduleWrites, Protocol):
+class ScheduleRepository(WorkRepository, PracticeRepository, ScheduleWrites, Protocol):
     """What the daily schedule needs besides the labeling loop's repository."""
 
     async def project_kind(self, project_id: int) -> ItemKind | None:

@@ -229,3 +229,15 @@ async def test_a_database_from_before_quality_keeps_its_workers_at_work_and_judg
         assert [tuple(v) for v in verdicts] == [("agreed", "agreement"), ("split", "review")]
     finally:
         await h.stop()
+
+
+async def test_the_days_message_says_practice_comes_first(harness: Harness) -> None:
+    from tests.test_schedule import at_ticks, set_time
+
+    set_time(harness, "2026-11-23 08:00")
+    await practice_project(harness)
+    phone = await joined(harness)
+    await at_ticks(harness, "2026-11-23 10:00")
+    assert phone.words().endswith("먼저 연습부터 해요.")
+    await phone.tap("▶️")
+    assert "연습이에요" in phone.words() and "a dog barks" in phone.words()

@@ -276,3 +276,18 @@ async def test_the_model_finishes_items_the_crowd_left_unsure_by_weighing_the_wo
     assert min(r["confidence"] for r in rows) >= 0.9
     # Nothing new since: the next scheduled run does nothing.
     assert await rejudge_project(harness.store.uow, 1, harness.clock()) is None
+
+
+async def test_the_scheduled_job_weighs_each_changed_project(harness: Harness) -> None:
+    from types import SimpleNamespace
+
+    from bot.app import judge_job
+
+    texts = [f"item {i}" for i in range(6)]
+    truth, other = ["🐶 Dog", "🐱 Cat"] * 3, ["🐱 Cat", "🐶 Dog"] * 3
+    await disputed(harness, texts, [truth, truth, other])
+    context = SimpleNamespace(application=harness.app)
+    await judge_job(context)  # type: ignore[arg-type]
+    assert {(await item_row(harness, t))["verdict"] for t in texts} == {"model"}
+    async with harness.store.reader() as repo:
+        assert await repo.judged_answers(1) == 18

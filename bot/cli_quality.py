@@ -20,8 +20,9 @@ from bot.progress import table
 from review.report import quality_report
 from review.service import rejudge_project
 from storage.db import Database
-from storage.repo import Store
+from storage.repo import SqlRepo, Store
 from tasks.errors import InvalidInput, NotFound, TaskError
+from tasks.model import Project
 from tasks.projects import MAX_OVERLAP
 
 MASTERY = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -66,6 +67,13 @@ async def _store(config: Config) -> Store:
     return Store(await Database.open(config.db_path))
 
 
+async def _project_named(repo: SqlRepo, name: str) -> Project:
+    project = await repo.project_by_name(name)
+    if project is None:
+        raise NotFound(f'There is no project called "{name}". See `haru project list`.')
+    return project
+
+
 def _rules(args: argparse.Namespace) -> dict[str, float | int]:
     """The rules given on the command line, checked, as column -> value."""
     rules: dict[str, float | int] = {}
@@ -104,10 +112,7 @@ async def cmd_project_set(args: argparse.Namespace, config: Config) -> int:
     store = await _store(config)
     try:
         async with store.uow() as repo:
-            project = await repo.project_by_name(args.name)
-            if project is None:
-                raise NotFound(f'There is no project called "{args.name}". '
-                               "See `haru project list`.")
+            project = await _project_named(repo, args.name)
             await repo.set_project_rules(project.id, rules)
             project = await repo.project(project.id)
     finally:
@@ -147,10 +152,7 @@ async def cmd_quality(args: argparse.Namespace, config: Config) -> int:
     store = await _store(config)
     try:
         async with store.reader() as repo:
-            project = await repo.project_by_name(args.project)
-            if project is None:
-                raise NotFound(f'There is no project called "{args.project}". '
-                               "See `haru project list`.")
+            project = await _project_named(repo, args.project)
         run = None
         if args.rerun:
             run = await rejudge_project(store.uow, project.id, datetime.now(UTC), force=True)

@@ -113,6 +113,11 @@ async def cmd_project_set(args: argparse.Namespace, config: Config) -> int:
     try:
         async with store.uow() as repo:
             project = await _project_named(repo, args.name)
+            overlap = int(rules.get("overlap", project.overlap))
+            most = int(rules.get("max_overlap", project.max_overlap))
+            if most < overlap:
+                raise InvalidInput(f"--max-overlap ({most}) is below the overlap ({overlap}): "
+                                   "an item could never ask one more worker.")
             await repo.set_project_rules(project.id, rules)
             project = await repo.project(project.id)
     finally:
@@ -187,6 +192,9 @@ async def cmd_quality(args: argparse.Namespace, config: Config) -> int:
 async def cmd_aggregate(args: argparse.Namespace, config: Config) -> int:
     from review.crowdfile import CrowdFileError, aggregate_file
 
+    if args.out.exists() and args.answers.exists() and args.out.samefile(args.answers):
+        raise TaskError(f"--out {args.out} is the answers file itself: write the labels "
+                        "somewhere else.")
     try:
         summary = aggregate_file(args.answers, args.out, args.method)
     except CrowdFileError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from html import escape
 
 from telegram import CallbackQuery, Message, Update, User
@@ -15,7 +16,7 @@ from bot.reviewing import forward_reply, notify_help, on_review
 from bot.screen import remove_keyboard, show
 from bot.services import Haru
 from tasks.daily import reachable_again
-from tasks.labeling import Screen, Stale
+from tasks.labeling import Note, Screen, Stale
 from tasks.model import Coordinator, Worker
 from tasks.workers import JoinOutcome, join
 
@@ -168,10 +169,13 @@ async def _help(haru: Haru, worker: Worker, query: CallbackQuery, action: Action
         await _stale(haru, worker, query, result, context)
         return
     screen, new = result
-    await query.answer(t(worker.lang, "note_help" if new else "note_helped"))
+    if new and not await notify_help(haru, context.bot, worker, action.item):
+        # Nobody could be told: say so, and let a later tap try again.
+        async with haru.store.uow() as repo:
+            await repo.forget_help(worker.id, action.item)
+        screen = replace(screen, note=Note.NOBODY)
+    await query.answer(t(worker.lang, f"note_{screen.note}"))
     await show(context.bot, haru, screen, worker.chat_id or query.from_user.id, _message(query))
-    if new:
-        await notify_help(haru, context.bot, worker, action.item)
 
 
 async def _act(haru: Haru, worker: Worker, action: Action) -> Screen | Stale:

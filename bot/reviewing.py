@@ -33,6 +33,8 @@ from tasks.ports import NOT_SURE
 
 log = logging.getLogger(__name__)
 
+MAX_REPLY_CHARS = 3500  # a coordinator's reply, passed on within Telegram's 4096
+
 
 def votes_text(lang: str, project: Project, tally: Tally) -> str:
     """"🐶 Dog — 2 · 🐱 Cat — 1 · 🤔 — 1": how many chose each answer, no names."""
@@ -269,11 +271,14 @@ async def forward_reply(haru: Haru, coordinator: Coordinator, message: Message,
         worker = await repo.worker(found[0]) if found else None
     if worker is None or worker.chat_id is None:
         return None
-    intro = (f"{t(worker.lang, 'help_reply', name=escape(coordinator.name))}\n"
-             f"<blockquote>{escape(message.text)}</blockquote>")
-    screen = await haru.labeling.again(worker.id, haru.clock())
+    # The reply as its own message (a picture's caption would be too short for it), then the
+    # worker's screen drawn anew below it, so the newest message has the buttons.
+    words = (f"{t(worker.lang, 'help_reply', name=escape(coordinator.name))}\n"
+             f"<blockquote>{escape(message.text[:MAX_REPLY_CHARS])}</blockquote>")
     try:
-        await show(bot, haru, screen, worker.chat_id, None, intro)
+        await bot.send_message(worker.chat_id, words, parse_mode=ParseMode.HTML)
+        screen = await haru.labeling.again(worker.id, haru.clock())
+        await show(bot, haru, screen, worker.chat_id, None)
     except (Forbidden, NetworkError) as exc:
         log.warning("could not pass a reply on to worker %s: %s", worker.id, exc)
         await message.reply_html(t(coordinator.lang, "coord_reply_failed",

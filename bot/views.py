@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, Op, encode
 from bot.i18n import t
+from tasks.known import CAPTION_LIMIT
 from tasks.labeling import Done, Note, Screen
 from tasks.model import ItemKind, Mode
 from tasks.ports import NOT_SURE
@@ -52,7 +53,7 @@ def _note(screen: Screen) -> str | None:
         return t(lang, "note_first")
     if screen.note is Note.BEGIN:
         return t(lang, "note_begin", count=screen.total, minutes=screen.minutes)
-    if screen.note in (Note.PRACTICE, Note.HELP, Note.HELPED):
+    if screen.note in (Note.PRACTICE, Note.HELP, Note.HELPED, Note.NOBODY):
         return t(lang, f"note_{screen.note}")
     if screen.note is None or screen.note_choice is None:
         return None
@@ -125,7 +126,10 @@ def render(screen: Screen, intro: str | None = None) -> View:
     """The screen as one message; `intro` (already HTML) goes first, e.g. a welcome."""
     view = _render(screen)
     if intro:
-        return replace(view, text=f"{intro}\n\n{view.text}")
+        text = f"{intro}\n\n{view.text}"
+        if view.media_id is None or len(text) <= CAPTION_LIMIT:
+            return replace(view, text=text)
+        # A picture's caption is short: the line on top gives way, the item stays whole.
     return view
 
 

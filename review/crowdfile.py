@@ -80,7 +80,8 @@ def _read_text(path: Path) -> str:
 def _rows(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
     """(first line, last line, fields) of every non-blank row (a quoted field can span
     lines); csv errors become CrowdFileErrors."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote that is never closed is an error, not the rest of the file in one cell
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
     try:
         for fields in reader:
@@ -88,6 +89,8 @@ def _rows(path: Path, text: str) -> Iterator[tuple[int, int, list[str]]]:
                 yield start, reader.line_num, fields
             start = reader.line_num + 1
     except csv.Error as error:
+        if "end of data" in str(error):
+            raise _error(path, "a quote opened here is never closed", start) from None
         raise _error(path, f"not valid CSV ({error})", start) from None
 
 

@@ -27,7 +27,7 @@ class Card:
     project: Project
     tally: Tally
     reason: str | None
-    waiting: int  # items in review, this one included
+    waiting: int  # the project's items in review, this one included
     names: tuple[tuple[str, int], ...] = ()  # (worker, choice) only when asked for
 
 
@@ -110,4 +110,4 @@ async def _card(repo: QueueRepository, item_id: int, *, names: bool) -> Card:
     tally = found.tally if found else Tally((0,) * len(project.choices))
     _, _, reason = await repo.item_verdict(item_id)
     who = tuple(await repo.answers_with_names(item_id)) if names else ()
-    return Card(item, project, tally, reason, await repo.review_count(), who)
+    return Card(item, project, tally, reason, await repo.review_count(project.id), who)

@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from review.aggregate import Answers, dawid_skene
 from review.ports import JudgeRepository, ModelUnitOfWork, ProjectAnswers
-from review.routing import Decision, route, tally_of
+from review.routing import Decision, Tally, route, tally_of
 from tasks.model import Project, Role, Verdict
 
 log = logging.getLogger(__name__)
 
+# Below this many answers in a project the model has too little to weigh workers by, and
+# the majority stands alone.
+MIN_MODEL_ANSWERS = 20
 # Items the model may still move: collecting, asking one more, or done by the crowd.
 MOVABLE = (None, Verdict.MORE, Verdict.AGREEMENT, Verdict.MODEL)
 
@@ -35,6 +38,22 @@ async def judge_item(repo: JudgeRepository, item_id: int, now: datetime) -> Deci
     decision = route(found.tally, await repo.project(found.project_id))
     await repo.set_verdict(item_id, decision, now)
     return decision
+
+
+def _decide(tally: Tally, project: Project, best: tuple[int, float] | None) -> Decision:
+    """An item's verdict with the model's view. Ties, too few votes and "not sure" go to
+    review whatever the model says; otherwise, where the model has the item, its label and
+    confidence replace the majority's. It may finish what the crowd left unsure; an item the
+    crowd agreed on that the model is not sure of asks one more worker (then goes to review)
+    like any other."""
+    crowd = route(tally, project)
+    if best is None or crowd.verdict is Verdict.REVIEW:
+        return crowd
+    weighed = route(tally, project, model=best)
+    agreed = crowd.verdict is Verdict.AGREEMENT and best[0] == crowd.label
+    if weighed.verdict is Verdict.MODEL and agreed:
+        return replace(weighed, verdict=Verdict.AGREEMENT)  # the crowd's label, now weighed
+    return weighed
 
 
 @dataclass(frozen=True)
@@ -76,29 +95,26 @@ async def rejudge_project(uow: ModelUnitOfWork, project_id: int, now: datetime,
         row = await repo.project_answers(project_id) if fresh else None
     if row is None or not row.votes:
         return None
-    model, iterations = await asyncio.to_thread(_fit, project, row)
+    model: dict[int, tuple[int, float]] = {}
+    iterations = 0
+    if len(row.votes) >= MIN_MODEL_ANSWERS:
+        model, iterations = await asyncio.to_thread(_fit, project, row)
     tallies: dict[int, list[int | None]] = defaultdict(list)
     for vote in row.votes:
         tallies[vote.item_id].append(vote.choice)
     moved = relabeled = 0
     async with uow() as repo:
         for item_id, verdict, wanted, n_answers, label in row.items:
-            best = model.get(item_id)
             if verdict not in MOVABLE or (verdict is None and n_answers < wanted):
                 continue  # decided, in review, or still collecting its first answers
-            tally = tally_of(tallies[item_id], len(project.choices))
-            if verdict in (Verdict.AGREEMENT, Verdict.MODEL):
-                if best is not None:
-                    # Done stays done; the model's label and confidence replace the crowd's.
-                    how = Verdict.MODEL if best[0] != tally.top()[0] else verdict
-                    relabeled += best[0] != label
-                    await repo.relabel(item_id, best[0], best[1], how)
+            decision = _decide(tally_of(tallies[item_id], len(project.choices)), project,
+                               model.get(item_id))
+            done = (Verdict.AGREEMENT, Verdict.MODEL)
+            if decision.verdict in done and verdict in done and decision.label is not None:
+                relabeled += decision.label != label
+                await repo.relabel(item_id, decision.label, decision.confidence,
+                                   decision.verdict)
                 continue
-            # The crowd first (as at answer time); the model may then finish what the
-            # crowd left unsure, but never sends back what the crowd agreed on.
-            decision = route(tally, project)
-            if decision.verdict is Verdict.MORE and best is not None:
-                decision = route(tally, project, model=best)
             if decision.verdict is not verdict or decision.wanted not in (None, wanted):
                 moved += await repo.set_verdict(item_id, decision, now, if_answers=n_answers)
         await repo.set_judged(project_id, count, now)

@@ -336,6 +336,15 @@ class QualitySql:
         )
         return int(rows[0][0]) if rows else None
 
+    async def forget_help(self, worker_id: int, item_id: int) -> None:
+        await self.conn.execute(
+            "DELETE FROM help_messages WHERE help_id IN (SELECT id FROM help_requests"
+            " WHERE worker_id = ? AND item_id = ?)", (worker_id, item_id),
+        )
+        await self.conn.execute(
+            "DELETE FROM help_requests WHERE worker_id = ? AND item_id = ?", (worker_id, item_id)
+        )
+
     async def add_help_message(self, help_id: int, coordinator_id: int, chat_id: int,
                                message_id: int) -> None:
         await self.conn.execute(

@@ -36,7 +36,7 @@ from tasks.images import (
     open_image,
     prepare_image,
 )
-from tasks.known import Answer, AnswerSheet, KnownSpec, csv_records, parse_answer, read_sheet
+from tasks.known import Answer, AnswerSheet, KnownSpec, csv_records, parse_answer, read_sheets
 from tasks.model import ItemKind, Role
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,8 @@ def _jsonl_rows(text: str, name: str, known: KnownSpec | None) -> list[PreparedT
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             results.append(Rejected(source, "no 'text' string"))
             continue
-        cells = {k: v if isinstance(v, str) else json.dumps(v) for k, v in record.items()}
+        cells = {k: v if isinstance(v, str) else "" if v is None else json.dumps(v)
+                 for k, v in record.items()}
         results.append(_prepare_record(cells, source, known))
     return results
 
@@ -241,21 +242,10 @@ def _split_sheets(
             f"{where.name} has no answer sheet: put a CSV beside the pictures with the columns"
             " file,answer (and reason for practice)."
         )
-    rows: dict[str, tuple[str, Answer]] = {}
-    rejected: list[Rejected] = []
-    for unit in sheets:
-        data = unit.read() if unit.read else Rejected(unit.source, "cannot be read")
-        sheet, bad = read_sheet(data, unit.source, spec) if isinstance(data, bytes) else (
-            AnswerSheet(unit.source, {}), [data])
-        rejected.extend(bad)
-        for file, (source, answer) in sheet.rows.items():
-            if file in rows and rows[file][1].choice != answer.choice:
-                rejected.append(Rejected(source, f"{file} has a different answer on "
-                                                 f"{rows[file][0]}"))
-            else:
-                rows.setdefault(file, (source, answer))
-    names = ", ".join(u.source for u in sheets)
-    return [u for u in units if not _is_sheet(u)], AnswerSheet(names, rows), rejected
+    read = [(u.source, PurePath(u.key).parent.as_posix().strip("."),
+             u.read() if u.read else Rejected(u.source, "cannot be read")) for u in sheets]
+    sheet, rejected = read_sheets(read, spec)
+    return [u for u in units if not _is_sheet(u)], sheet, rejected
 
 
 def _folder_units(root: Path) -> list[_Unit]:
@@ -434,8 +424,8 @@ async def import_path(
         report = await _run(target, units, progress)
         report.rejected[:0] = rejected
         report.rejected.extend(
-            Rejected(source, f"no picture named {file}")
-            for file, (source, _) in sheet.rows.items() if file not in target.matched
+            Rejected(row.source, f"no picture named {row.path}")
+            for row in sheet.rows if row.source not in target.matched
         )
         return report
 
@@ -472,8 +462,8 @@ class _Target:
             report.rejected.append(Rejected(unit.source, f"not on the answer sheet "
                                                          f"({self.sheet.name})"))
             return []
-        self.matched.add(next(f for f, row in self.sheet.rows.items() if row is found))
-        return [replace(item, answer=found[1]) for item in items]
+        self.matched.add(found.source)
+        return [replace(item, answer=found.answer) for item in items]
 
 
 async def _run(

@@ -99,7 +99,8 @@ Records = list[tuple[str, dict[str, str]]]
 
 def csv_records(text: str, name: str) -> tuple[list[str], Records] | Rejected:
     """A CSV's lower-case header, and its rows as (source "file:line", {column: cell})."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote that is never closed is an error, not the rest of the file in one cell
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records = []
     try:
         header = [cell.strip().lstrip("\ufeff").strip().lower() for cell in next(reader, [])]
@@ -117,53 +118,91 @@ def csv_records(text: str, name: str) -> tuple[list[str], Records] | Rejected:
 
 
 @dataclass(frozen=True)
+class SheetRow:
+    """One line of an answer sheet: which picture, and its answer."""
+
+    source: str  # "answers.csv:3"
+    path: str  # the picture, relative to the sheet's folder as written there
+    answer: Answer
+    folder: str = ""  # the sheet's folder inside the import
+
+
 class AnswerSheet:
-    """The CSV beside pictures: which answer each picture has."""
+    """The CSV files beside pictures: which answer each picture has. A sheet names pictures
+    relative to its own folder (or by their path in the import); a bare file name found in
+    one sheet only also matches a picture of that name anywhere."""
 
-    name: str
-    rows: dict[str, tuple[str, Answer]]  # file name as written -> (source line, answer)
+    def __init__(self, name: str, rows: list[SheetRow]) -> None:
+        self.name, self.rows = name, rows
+        self._full: dict[str, SheetRow] = {}
+        self._bare: dict[str, list[SheetRow]] = {}
+        for row in rows:
+            for key in _keys(row):
+                self._full.setdefault(key, row)
+            self._bare.setdefault(PurePath(row.path).name.casefold(), []).append(row)
 
-    def find(self, relative: str) -> tuple[str, Answer] | None:
-        """The row for a picture at `relative` (its path in the folder or zip): by that path,
-        or by its bare file name."""
-        path = PurePath(relative)
-        for key in (path.as_posix(), path.name):
-            if key.casefold() in self._folded:
-                return self.rows[self._folded[key.casefold()]]
-        return None
-
-    @property
-    def _folded(self) -> dict[str, str]:
-        return {key.casefold(): key for key in self.rows}
+    def find(self, relative: str) -> SheetRow | None:
+        """The row for a picture at `relative` (its path in the folder or zip)."""
+        found = self._full.get(PurePath(relative).as_posix().casefold())
+        if found is not None:
+            return found
+        same_name = self._bare.get(PurePath(relative).name.casefold(), [])
+        return same_name[0] if len(same_name) == 1 else None
 
 
-def read_sheet(data: bytes, name: str, spec: KnownSpec) -> tuple[AnswerSheet, list[Rejected]]:
-    """Read an answer sheet (`file,answer[,reason][,level]`); bad rows are refused by line."""
+def _keys(row: SheetRow) -> list[str]:
+    """Where a row's picture may be: beside its sheet, or at that path in the import."""
+    beside = (PurePath(row.folder) / row.path).as_posix() if row.folder else row.path
+    return list(dict.fromkeys(k.casefold() for k in (beside, row.path)))
+
+
+def read_sheets(sheets: list[tuple[str, str, bytes | Rejected]], spec: KnownSpec
+                ) -> tuple[AnswerSheet, list[Rejected]]:
+    """Read answer sheets — (source, folder, bytes) each — into one, refusing bad rows by line,
+    and a picture given two different answers (names compared without case)."""
+    rows: dict[str, SheetRow] = {}
+    rejected: list[Rejected] = []
+    for name, folder, data in sheets:
+        if isinstance(data, Rejected):
+            rejected.append(data)
+            continue
+        for row in _sheet_rows(data, name, folder, spec, rejected):
+            key = _keys(row)[0]
+            if key in rows and rows[key].answer.choice != row.answer.choice:
+                rejected.append(Rejected(row.source, f"{row.path} has a different answer on "
+                                                     f"{rows[key].source}"))
+            else:
+                rows.setdefault(key, row)
+    names = ", ".join(name for name, _, _ in sheets)
+    return AnswerSheet(names, list(rows.values())), rejected
+
+
+def _sheet_rows(data: bytes, name: str, folder: str, spec: KnownSpec,
+                rejected: list[Rejected]) -> list[SheetRow]:
+    """The good rows of one sheet (`file,answer[,reason][,level]`); bad ones go to
+    `rejected`."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return AnswerSheet(name, {}), [Rejected(name, "not UTF-8 text")]
+        rejected.append(Rejected(name, "not UTF-8 text"))
+        return []
     read = csv_records(text, name)
     if isinstance(read, Rejected):
-        return AnswerSheet(name, {}), [read]
+        rejected.append(read)
+        return []
     header, records = read
     if "answer" not in header or not set(FILE_COLUMNS) & set(header):
-        return AnswerSheet(name, {}), [Rejected(name, "needs the columns 'file' and 'answer'")]
-    rows: dict[str, tuple[str, Answer]] = {}
-    rejected: list[Rejected] = []
-    for source, record in records:
-        file = next((record[c].strip() for c in FILE_COLUMNS if record.get(c, "").strip()), "")
-        if not file:
-            rejected.append(Rejected(source, "no file name (column 'file')"))
-            continue
-        answer = parse_answer(record, spec, source)
-        if isinstance(answer, Rejected):
-            rejected.append(answer)
-        elif file in rows and rows[file][1].choice != answer.choice:
-            rejected.append(Rejected(source, f"{file} has a different answer on "
-                                             f"{rows[file][0]}"))
-        else:
-            rows.setdefault(file, (source, answer))
+        rejected.append(Rejected(name, "needs the columns 'file' and 'answer'"))
+        return []
     if not records:
         rejected.append(Rejected(name, "no rows under the header"))
-    return AnswerSheet(name, rows), rejected
+    rows = []
+    for source, record in records:
+        file = next((record[c].strip() for c in FILE_COLUMNS if record.get(c, "").strip()), "")
+        answer = parse_answer(record, spec, source) if file else Rejected(
+            source, "no file name (column 'file')")
+        if isinstance(answer, Rejected):
+            rejected.append(answer)
+        else:
+            rows.append(SheetRow(source, file.replace("\\", "/"), answer, folder))
+    return rows

@@ -45,6 +45,7 @@ class Note(StrEnum):
     PRACTICE = "practice"  # the first practice item: this is practice, take your time
     HELP = "help"  # 🙋: a coordinator was told
     HELPED = "helped"  # 🙋 again: they were told already
+    NOBODY = "nobody"  # 🙋, but no coordinator could be told right now
 
 
 class Done(StrEnum):
@@ -297,7 +298,8 @@ class _Loop:
         state = self.state
         if await self.needs_practice():
             return await self.practice()
-        if state.mode is Mode.BREAK and state.item_id not in (None, state.frontier_id):
+        looking_back = state.item_id not in (None, state.frontier_id)
+        if state.mode is Mode.BREAK and looking_back and state.batch_id is not None:
             # ☕ was taken while looking back at an earlier answer: resume right there.
             looked = await self.repo.batch_by_id(state.batch_id or 0)
             history = list(await self.repo.batch_answers(looked.id))

@@ -80,3 +80,19 @@ def test_aggregate_refuses_bad_files_in_one_line_and_writes_nothing(
     good = tmp_path / "good.csv"
     good.write_text("worker,task,label\n1,1,1\n", encoding="utf-8")
     assert main(["aggregate", str(good), "--out", str(tmp_path / "no" / "such" / "dir.csv")]) == 1
+
+
+async def test_the_most_answers_cannot_be_fewer_than_the_first_ones(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    await harness.project(overlap=3)
+    monkeypatch.setenv("HARU_DB", str(harness.db_path))
+    assert await run("project", "set", "animals", "--max-overlap", "2") == 1
+    assert "--max-overlap (2) is below the overlap (3)" in capsys.readouterr().err
+
+
+def test_aggregate_never_writes_over_its_own_input(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text("worker,task,label\n1,1,1\n", encoding="utf-8")
+    assert main(["aggregate", str(answers), "--out", str(answers)]) == 1
+    assert answers.read_text(encoding="utf-8") == "worker,task,label\n1,1,1\n"

@@ -150,3 +150,43 @@ def test_an_answer_names_a_choice_by_label_words_emoji_or_number(
     raw: str, index: int | None,
 ) -> None:
     assert choice_index(raw, CHOICES) == index
+
+
+async def test_each_sheet_answers_for_the_pictures_in_its_own_folder(
+    harness: Harness, tmp_path: Path,
+) -> None:
+    project = await harness.project()
+    for folder, answer, shade in (("dogs", "Dog", 10), ("cats", "Cat", 200)):
+        (tmp_path / "two" / folder).mkdir(parents=True)
+        (tmp_path / "two" / folder / "001.jpg").write_bytes(jpeg(shade))
+        (tmp_path / "two" / folder / "answers.csv").write_text(
+            f"file,answer\n001.jpg,{answer}\n", encoding="utf-8")
+    report = await import_path(SqlItemSink(harness.store), project, tmp_path / "two",
+                               known=spec(Role.GOLD))
+    assert (report.imported, report.rejected) == (2, [])
+    assert await rows(harness, "SELECT source, answer FROM items ORDER BY source") == [
+        ("cats/001.jpg", 1), ("dogs/001.jpg", 0)]
+
+
+async def test_one_picture_with_two_answers_is_refused_whatever_the_case_of_its_name(
+    harness: Harness, tmp_path: Path,
+) -> None:
+    project = await harness.project()
+    folder = tmp_path / "gold"
+    folder.mkdir()
+    (folder / "q0.jpg").write_bytes(jpeg(1))
+    (folder / "sheet.csv").write_text("file,answer\nq0.jpg,Dog\nQ0.JPG,Cat\n", encoding="utf-8")
+    report = await import_path(SqlItemSink(harness.store), project, folder,
+                               known=spec(Role.GOLD))
+    assert reasons(report) == {"sheet.csv:3": "Q0.JPG has a different answer on sheet.csv:2"}
+    assert await rows(harness, "SELECT answer FROM items") == [(0,)]
+
+
+async def test_a_quote_never_closed_refuses_the_file_instead_of_swallowing_rows(
+    harness: Harness, tmp_path: Path,
+) -> None:
+    project = await harness.project()
+    sheet = tmp_path / "gold.csv"
+    sheet.write_text('text,answer\none,Dog\n"two,Cat\nthree,Dog\n', encoding="utf-8")
+    report = await import_path(SqlItemSink(harness.store), project, sheet, known=spec(Role.GOLD))
+    assert report.imported == 0 and "not valid CSV" in reasons(report)["gold.csv"]

@@ -241,3 +241,43 @@ async def test_the_days_message_says_practice_comes_first(harness: Harness) -> N
     assert phone.words().endswith("먼저 연습부터 해요.")
     await phone.tap("▶️")
     assert "연습이에요" in phone.words() and "a dog barks" in phone.words()
+
+
+async def test_a_worker_let_through_during_a_practice_break_goes_on_to_real_work(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await practice_project(harness)
+    phone = await joined(harness)
+    await phone.tap("▶️")
+    await phone.tap("☕")
+    monkeypatch.setenv("HARU_DB", str(harness.db_path))
+    assert await asyncio.to_thread(main, ["worker", "pass", "민지"]) == 0
+    await phone.tap("▶️")
+    assert "real one" in phone.words() and "1 / 2" in phone.words()
+
+
+async def test_a_longest_reason_on_a_picture_still_leaves_room_for_a_line_on_top(
+    harness: Harness,
+) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    from storage.repo import SqlItemSink
+    from tasks.importing import PreparedImage
+    from tasks.known import Answer, KnownSpec
+
+    project_id = await harness.project()
+    async with harness.store.reader() as repo:
+        project = await repo.project(project_id)
+    room = KnownSpec(Role.PRACTICE, project.choices, project.question).max_reason
+    buffer = BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(buffer, "JPEG")
+    item = PreparedImage(buffer.getvalue(), 8, 8, "img:p", "p.jpg", answer=Answer(0, "긴" * room))
+    await SqlItemSink(harness.store).add_known(project_id, [item], Role.PRACTICE)
+    phone = await joined(harness)
+    await phone.tap("▶️")
+    await phone.tap("🐱 Cat")
+    await phone.send("what now?")  # the pointer line gives way; the explanation stays whole
+    assert "긴" * room in phone.words() and phone.buttons() == ["▶️ 다음"]
+    assert len(phone.words()) <= 1024

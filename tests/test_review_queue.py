@@ -239,8 +239,10 @@ async def test_help_tells_the_coordinators_once_and_their_reply_reaches_the_work
 
     await one.send("It is a capybara: choose Not sure.", reply_to=note)
     assert "민지 님에게 보냈어요." in one.words()
-    assert "지수 선생님이 보낸 말이에요" in phone.words()
-    assert "It is a capybara" in phone.words() and "a strange animal" in phone.words()
+    reply = phone.chat[-2]
+    assert "지수 선생님이 보낸 말이에요" in phone.words(reply)
+    assert "It is a capybara" in phone.words(reply) and not phone.buttons(reply)
+    assert "a strange animal" in phone.words()  # the screen, drawn anew below the reply
     await phone.tap("🤔")  # the screen under the reply works
     assert "two" in phone.words()
     await two.send("hello")  # not a reply: the usual help for coordinators
@@ -283,11 +285,62 @@ async def test_the_scheduled_job_weighs_each_changed_project(harness: Harness) -
 
     from bot.app import judge_job
 
-    texts = [f"item {i}" for i in range(6)]
-    truth, other = ["🐶 Dog", "🐱 Cat"] * 3, ["🐱 Cat", "🐶 Dog"] * 3
+    texts = [f"item {i}" for i in range(8)]
+    truth, other = ["🐶 Dog", "🐱 Cat"] * 4, ["🐱 Cat", "🐶 Dog"] * 4
     await disputed(harness, texts, [truth, truth, other])
     context = SimpleNamespace(application=harness.app)
     await judge_job(context)  # type: ignore[arg-type]
     assert {(await item_row(harness, t))["verdict"] for t in texts} == {"model"}
     async with harness.store.reader() as repo:
-        assert await repo.judged_answers(1) == 18
+        assert await repo.judged_answers(1) == 24
+
+
+async def test_what_the_crowd_agreed_on_is_not_done_when_the_model_is_not_sure(
+    harness: Harness,
+) -> None:
+    from tasks.model import Role
+
+    # Both workers answer Dog to everything, gold included, where half the answers are Cat:
+    # their agreement says nothing, and the model knows it.
+    project = await harness.project(overlap=2)
+    await harness.sentences(project, [f"work {i}" for i in range(10)])
+    await harness.known(project, Role.GOLD, [(f"gold {i}", i % 2) for i in range(10)])
+    await harness.rules(project, gold_every=2)
+    for n in range(2):
+        phone = await worker(harness, 100 + n, f"w{n}")
+        await phone.tap("▶️")
+        for _ in range(20):
+            await phone.tap("🐶 Dog")
+    texts = [f"work {i}" for i in range(10)]
+    assert {(await item_row(harness, t))["verdict"] for t in texts} == {"agreement"}
+    await rejudge_project(harness.store.uow, project, harness.clock(), force=True)
+    rows = [await item_row(harness, t) for t in texts]
+    assert {(r["verdict"], r["wanted"], r["status"]) for r in rows} == {("more", 3, "open")}
+    assert max(r["confidence"] for r in rows) < 0.9
+
+
+async def test_help_when_no_coordinator_can_be_told_says_so_and_can_be_tried_again(
+    harness: Harness,
+) -> None:
+    project = await harness.project()
+    await harness.sentences(project, ["one"])
+    await harness.invite_coordinator("지수")  # invited, not joined yet: nobody to tell
+    phone = await worker(harness, 111, "민지")
+    await phone.tap("▶️")
+    await phone.tap("🙋")
+    assert phone.words().startswith("🙋 지금은 선생님께 알릴 수 없어요.")
+    one = await coach(harness)
+    await phone.tap("🙋")
+    assert phone.words().startswith("🙋 선생님께 알렸어요.")
+    assert "민지 님이 도움을 청했어요" in one.words()
+
+
+async def test_a_long_reply_to_a_picture_item_reaches_the_worker(harness: Harness) -> None:
+    await harness.pictures(await harness.project(), 2)
+    one = await coach(harness)
+    phone = await worker(harness, 111, "민지")
+    await phone.tap("▶️")
+    await phone.tap("🙋")
+    await one.send("긴 설명 " * 300, reply_to=one.screen)
+    assert "민지 님에게 보냈어요." in one.words()
+    assert "긴 설명" in phone.words(phone.chat[-2]) and "photo" in phone.screen

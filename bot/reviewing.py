@@ -229,6 +229,7 @@ async def notify_help(haru: Haru, bot: Bot, worker: Worker, item_id: int) -> int
         item = await repo.item(item_id)
         project = await repo.project(item.project_id)
         found = await repo.item_tally(item_id)
+        request = await repo.help_id(worker.id, item_id)
     tally = found.tally if found else Tally((0,) * len(project.choices))
     told = 0
     for coordinator in coordinators:
@@ -251,9 +252,8 @@ async def notify_help(haru: Haru, bot: Bot, worker: Worker, item_id: int) -> int
                         coordinator.id, exc)
             continue
         told += 1
-        async with haru.store.uow() as repo:
-            request = await repo.help_id(worker.id, item_id)
-            if request is not None:
+        if request is not None:
+            async with haru.store.uow() as repo:
                 await repo.add_help_message(request, coordinator.id, sent.chat_id,
                                             sent.message_id)
     return told

@@ -24,7 +24,7 @@ _UNDECIDED = "verdict IS NULL OR verdict IN ('more', 'agreement', 'model')"
 class QualitySql:
     conn: aiosqlite.Connection
 
-    async def _rows(self, sql: str, *args: object) -> list[aiosqlite.Row]:
+    async def _all(self, sql: str, *args: object) -> list[aiosqlite.Row]:
         cursor = await self.conn.execute(sql, args)
         return list(await cursor.fetchall())
 
@@ -52,7 +52,7 @@ class QualitySql:
     # --- verdicts -------------------------------------------------------------------------
 
     async def item_tally(self, item_id: int) -> ItemTally | None:
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT i.project_id, i.role, i.verdict, i.wanted, i.n_answers, i.label,"
             " p.choices, a.choice, a.not_sure FROM items i JOIN projects p ON p.id = i.project_id"
             " LEFT JOIN answers a ON a.item_id = i.id WHERE i.id = ?",
@@ -99,17 +99,17 @@ class QualitySql:
     async def project_answers(self, project_id: int) -> ProjectAnswers:
         """Every answer to the project's work and gold items, and the answers known for sure:
         gold, and coordinators' decisions."""
-        answers = await self._rows(
+        answers = await self._all(
             "SELECT a.worker_id, a.item_id, a.choice FROM answers a JOIN items i"
             " ON i.id = a.item_id WHERE i.project_id = ? AND i.role IN ('work', 'gold')",
             project_id,
         )
-        known = await self._rows(
+        known = await self._all(
             "SELECT id, CASE role WHEN 'gold' THEN answer ELSE label END FROM items"
             " WHERE project_id = ? AND (role = 'gold' OR verdict = 'reviewer')",
             project_id,
         )
-        items = await self._rows(
+        items = await self._all(
             "SELECT id, verdict, wanted, n_answers, label FROM items"
             " WHERE project_id = ? AND role = 'work'",
             project_id,
@@ -121,16 +121,16 @@ class QualitySql:
         )
 
     async def answer_count(self, project_id: int) -> int:
-        row = await (await self.conn.execute(
-            "SELECT coalesce(sum(n_answers), 0) FROM items WHERE project_id = ?", (project_id,)
-        )).fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._all(
+            "SELECT coalesce(sum(n_answers), 0) FROM items WHERE project_id = ?", project_id
+        )
+        return int(rows[0][0])
 
     async def project_ids(self) -> list[int]:
-        return [int(r[0]) for r in await self._rows("SELECT id FROM projects ORDER BY id")]
+        return [int(r[0]) for r in await self._all("SELECT id FROM projects ORDER BY id")]
 
     async def judged_answers(self, project_id: int) -> int:
-        rows = await self._rows("SELECT judged_answers FROM projects WHERE id = ?", project_id)
+        rows = await self._all("SELECT judged_answers FROM projects WHERE id = ?", project_id)
         return int(rows[0][0]) if rows else 0
 
     async def set_judged(self, project_id: int, answers: int, now: datetime) -> None:
@@ -156,13 +156,13 @@ class QualitySql:
         waiting work, each just before a randomly chosen one."""
         if count <= 0:
             return 0
-        slots = [r[0] for r in await self._rows(
+        slots = [r[0] for r in await self._all(
             "SELECT rank FROM reservations r JOIN items i ON i.id = r.item_id"
             " WHERE r.batch_id = ? AND i.role = 'work'", batch.id,
         )]
         if not slots:
             return 0
-        gold = [r[0] for r in await self._rows(
+        gold = [r[0] for r in await self._all(
             "SELECT id FROM items i WHERE project_id = ? AND role = 'gold'"
             " AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.worker_id = ?)"
             " AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.item_id = i.id"
@@ -192,7 +192,7 @@ class QualitySql:
         return cursor.rowcount == 1
 
     async def has_practice(self, project_id: int) -> bool:
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT 1 FROM practice_items WHERE project_id = ? LIMIT 1", project_id
         )
         return bool(rows)
@@ -201,7 +201,7 @@ class QualitySql:
                             ) -> int | None:
         """The practice item this worker has seen least, easy ones first; not the one they
         just did, unless it is the only one."""
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT p.item_id FROM practice_items p WHERE p.project_id = ?"
             " ORDER BY p.item_id = ?, (SELECT count(*) FROM practice_answers x"
             " WHERE x.worker_id = ? AND x.item_id = p.item_id), p.level, p.item_id LIMIT 1",
@@ -210,7 +210,7 @@ class QualitySql:
         return int(rows[0][0]) if rows else None
 
     async def practice_item(self, item_id: int) -> PracticeItem | None:
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT answer, reason FROM practice_items WHERE item_id = ?", item_id
         )
         return PracticeItem(item_id, rows[0][0], rows[0][1]) if rows else None
@@ -225,14 +225,14 @@ class QualitySql:
 
     async def last_practice(self, worker_id: int) -> tuple[int, int] | None:
         """The newest practice answer: (item, choice)."""
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT item_id, coalesce(choice, ?) FROM practice_answers WHERE worker_id = ?"
             " ORDER BY id DESC LIMIT 1", NOT_SURE, worker_id,
         )
         return (int(rows[0][0]), int(rows[0][1])) if rows else None
 
     async def recent_practice(self, worker_id: int, limit: int) -> list[bool]:
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT is_right FROM practice_answers WHERE worker_id = ? ORDER BY id DESC LIMIT ?",
             worker_id, limit,
         )
@@ -251,7 +251,7 @@ class QualitySql:
                          ) -> int | None:
         """The oldest item waiting for review that nobody else is looking at, leased to
         this coordinator until `until` (one they already hold comes first)."""
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT i.id FROM items i LEFT JOIN review_leases l ON l.item_id = i.id"
             " WHERE i.verdict = 'review'"
             " AND (l.item_id IS NULL OR l.until <= ? OR l.coordinator_id = ?)"
@@ -270,7 +270,7 @@ class QualitySql:
         return item_id
 
     async def holds_lease(self, item_id: int, coordinator_id: int, now: datetime) -> bool:
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT 1 FROM review_leases WHERE item_id = ? AND coordinator_id = ? AND until > ?",
             item_id, coordinator_id, ts(now),
         )
@@ -300,11 +300,11 @@ class QualitySql:
 
     async def review_count(self, project_id: int | None = None) -> int:
         where = "" if project_id is None else f" AND project_id = {int(project_id)}"
-        rows = await self._rows(f"SELECT count(*) FROM items WHERE verdict = 'review'{where}")
+        rows = await self._all(f"SELECT count(*) FROM items WHERE verdict = 'review'{where}")
         return int(rows[0][0])
 
     async def item_verdict(self, item_id: int) -> tuple[Verdict | None, int | None, str | None]:
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT verdict, label, review_reason FROM items WHERE id = ?", item_id
         )
         if not rows:
@@ -313,7 +313,7 @@ class QualitySql:
         return verdict, rows[0][1], rows[0][2]
 
     async def answers_with_names(self, item_id: int) -> Sequence[tuple[str, int]]:
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT w.name, coalesce(a.choice, ?) FROM answers a JOIN workers w"
             " ON w.id = a.worker_id WHERE a.item_id = ? ORDER BY a.id", NOT_SURE, item_id,
         )
@@ -331,7 +331,7 @@ class QualitySql:
         return int(cursor.lastrowid or 0) if cursor.rowcount == 1 else None
 
     async def help_id(self, worker_id: int, item_id: int) -> int | None:
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT id FROM help_requests WHERE worker_id = ? AND item_id = ?", worker_id, item_id
         )
         return int(rows[0][0]) if rows else None
@@ -355,7 +355,7 @@ class QualitySql:
 
     async def help_by_message(self, chat_id: int, message_id: int) -> tuple[int, int] | None:
         """The (worker, item) of the help request a coordinator's message is about."""
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT h.worker_id, h.item_id FROM help_messages m JOIN help_requests h"
             " ON h.id = m.help_id WHERE m.chat_id = ? AND m.message_id = ?",
             chat_id, message_id,

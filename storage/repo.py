@@ -85,10 +85,6 @@ class SqlRepo(PeopleSql, QualitySql):
         cursor = await self.conn.execute(sql, args)
         return await cursor.fetchone()
 
-    async def _all(self, sql: str, *args: object) -> list[aiosqlite.Row]:
-        cursor = await self.conn.execute(sql, args)
-        return list(await cursor.fetchall())
-
     async def _all_named(self, sql: str, values: dict[str, object]) -> list[aiosqlite.Row]:
         cursor = await self.conn.execute(sql, values)
         return list(await cursor.fetchall())

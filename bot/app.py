@@ -19,7 +19,15 @@ from telegram.request import BaseRequest
 
 from bot.config import BOT_USERNAME_KEY, Config
 from bot.dispatch import TICK_SECONDS, Dispatcher
-from bot.handlers import on_button, on_coordinator_command, on_error, on_message, on_start
+from bot.family import on_family_button
+from bot.handlers import (
+    on_button,
+    on_coordinator_command,
+    on_error,
+    on_message,
+    on_share_command,
+    on_start,
+)
 from bot.ratelimit import rate_limiter
 from bot.reviewing import on_review_button
 from bot.services import Haru, utc_now
@@ -33,7 +41,7 @@ log = logging.getLogger(__name__)
 # in its next major version, instead of an int with a deprecation warning.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-COORDINATOR_COMMANDS = ("workers", "pause", "resume", "review", "help")
+COORDINATOR_COMMANDS = ("workers", "pause", "resume", "review", "stats", "help")
 
 JUDGE_SECONDS = 600.0  # how often each project's workers are weighed again (if it changed)
 
@@ -121,7 +129,9 @@ def build_application(
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", on_start, filters=private))
     app.add_handler(CommandHandler(COORDINATOR_COMMANDS, on_coordinator_command, filters=private))
+    app.add_handler(CommandHandler("share", on_share_command, filters=private))
     app.add_handler(CallbackQueryHandler(on_review_button, pattern=r"^r\."))
+    app.add_handler(CallbackQueryHandler(on_family_button, pattern=r"^g\."))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(private, on_message))
     app.add_error_handler(on_error)

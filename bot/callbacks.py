@@ -7,6 +7,9 @@
     h.<seq>.<item>           🙋 help
     r.<op>.<item>[.<choice>] a coordinator's review: c choose, d drop, l later, w who answered,
                              k use for practice, n next
+    g.<op>.<guardian>        sharing with a guardian: by the worker d days, m how much,
+                             n nothing, y alerts on, x alerts off; by the guardian w weekly,
+                             e every day
 
 `seq` is the number of the screen the button was drawn on: only the newest screen's buttons
 count, so an old message or a second tap changes nothing.
@@ -27,6 +30,7 @@ _PATTERN = re.compile(
     rf"|(?P<bp>[bph])\.{_INT}\.{_INT})$"
 )
 _REVIEW = re.compile(rf"^r\.(?P<op>[cdlwkn])\.{_INT}(?:\.(?P<choice>[0-9]))?$")
+_FAMILY = re.compile(rf"^g\.(?P<op>[dmnyxwe])\.{_INT}$")
 
 
 class Op(StrEnum):
@@ -100,3 +104,22 @@ def decode(data: str | None) -> Action | None:
         choice = NOT_SURE if match["choice"] == "n" else int(match["choice"])
         return Action(Op.ANSWER, numbers[0], numbers[1], choice)
     return Action(Op(match["bp"]), numbers[0], numbers[1])
+
+
+class FamilyOp(StrEnum):
+    DAYS = "d"
+    AMOUNT = "m"
+    NOTHING = "n"
+    ALERTS_ON = "y"
+    ALERTS_OFF = "x"
+    WEEKLY = "w"
+    DAILY = "e"
+
+
+def encode_family(op: FamilyOp, guardian_id: int) -> str:
+    return f"g.{op}.{guardian_id}"
+
+
+def decode_family(data: str | None) -> tuple[FamilyOp, int] | None:
+    match = _FAMILY.match(data or "") if data and len(data) <= MAX_BYTES else None
+    return (FamilyOp(match["op"]), int(match[2])) if match else None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import cli_quality
+from bot import cli_family, cli_quality, cli_reports
 from bot.config import BOT_USERNAME_KEY, Config, ConfigError
 from bot.progress import table
 from storage.db import Database
@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
                           ("resume", "batches again from the next start time")):
         wsub.add_parser(action, help=words).add_argument("name")
     cli_quality.add_commands(sub, psub, wsub)
+    cli_family.add_commands(sub, isub)
+    cli_reports.add_commands(sub)
     return parser
 
 
@@ -427,7 +429,14 @@ _COMMANDS: dict[tuple[str, ...], Command] = {
     ("worker", "pause"): cmd_worker_pause,
     ("worker", "resume"): cmd_worker_resume,
     **cli_quality.COMMANDS,  # type: ignore[dict-item]
+    **cli_family.COMMANDS,
+    **cli_reports.COMMANDS,
 }
+
+
+# The subcommands' `dest` names: the second word of a two-word command.
+_ACTIONS = ("project_command", "role", "worker_command", "guardian_command", "summary_command",
+            "coordinator_command", "report_command")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -437,8 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return cmd_run(config)
         key = tuple(
-            v for v in (args.command, getattr(args, "project_command", None),
-                        getattr(args, "role", None), getattr(args, "worker_command", None))
+            v for v in (args.command, *(getattr(args, name, None) for name in _ACTIONS))
             if v
         )
         return asyncio.run(_COMMANDS[key](args, config))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
 
 import httpx
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -77,35 +78,55 @@ def _wait(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What became of one message sent on Haru's own initiative."""
+
+    outcome: Outcome
+    message_id: int | None = None
+    retry_after: float = 0.0
+    error: str | None = None
+
+
+async def attempt(call: Callable[[], Awaitable[Message]], what: str) -> Attempt:
+    """Send one message and classify what happened: sent, blocked, worth a retry (surely not
+    delivered), uncertain (may have arrived: never sent again) or failed for good."""
+    try:
+        message = await call()
+    except Forbidden as exc:
+        return Attempt(Outcome.BLOCKED, error=str(exc))
+    except BadRequest as exc:
+        gone = "chat not found" in str(exc).lower()
+        return Attempt(Outcome.BLOCKED if gone else Outcome.FAILED, error=str(exc))
+    except RetryAfter as exc:
+        return Attempt(Outcome.RETRY, retry_after=_wait(exc), error=str(exc))
+    except (TimedOut, NetworkError) as exc:
+        outcome = Outcome.RETRY if surely_not_sent(exc) else Outcome.UNCERTAIN
+        return Attempt(outcome, error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug: log it; the message is not sent twice
+        log.exception("could not send %s", what)
+        return Attempt(Outcome.UNCERTAIN, error=repr(exc))
+    return Attempt(Outcome.SENT, message_id=message.message_id)
+
+
 async def send(bot: Bot, delivery: Delivery) -> Result:
     """Send one notice and say what became of it."""
     view = notice_view(delivery)
-    try:
-        message = await bot.send_message(
-            delivery.chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
-        )
-    except Forbidden as exc:
-        return Result(delivery, Outcome.BLOCKED, error=str(exc))
-    except BadRequest as exc:
-        gone = "chat not found" in str(exc).lower()
-        return Result(delivery, Outcome.BLOCKED if gone else Outcome.FAILED, error=str(exc))
-    except RetryAfter as exc:
-        return Result(delivery, Outcome.RETRY, retry_after=_wait(exc),
-                      error=str(exc))
-    except (TimedOut, NetworkError) as exc:
-        outcome = Outcome.RETRY if surely_not_sent(exc) else Outcome.UNCERTAIN
-        return Result(delivery, outcome, error=f"{type(exc).__name__}: {exc}")
-    except Exception as exc:  # a bug: log it; the notice is not sent twice
-        log.exception("could not send notice %s", delivery.notice.id)
-        return Result(delivery, Outcome.UNCERTAIN, error=repr(exc))
-    return Result(delivery, Outcome.SENT, message_id=message.message_id)
+    done = await attempt(lambda: bot.send_message(
+        delivery.chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
+    ), f"notice {delivery.notice.id}")
+    return Result(delivery, done.outcome, message_id=done.message_id,
+                  retry_after=done.retry_after, error=done.error)
 
 
 class Dispatcher:
     """Plans what is due and sends it. One tick at a time; a second one returns at once."""
 
     def __init__(self, haru: Haru, bot: Bot) -> None:
+        from bot.outbox import Outbox
+
         self.haru, self.bot = haru, bot
+        self.outbox = Outbox(haru, bot)
         self._lock = asyncio.Lock()
 
     async def job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -124,6 +145,12 @@ class Dispatcher:
                 await self.drain(keep_going, planning)
             finally:
                 report = await planning
+            # Then summaries, alerts and digests (rare, and never in a worker's way).
+            try:
+                if sent := await self.outbox.run(keep_going):
+                    log.info("sent %d summaries, alerts and digests", sent)
+            except Exception:
+                log.exception("sending summaries, alerts and digests failed")
             if report.batches or report.missed or report.released:
                 log.info("schedule: %s", report)
             return report

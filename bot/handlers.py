@@ -11,14 +11,17 @@ from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, Op, decode
 from bot.coordinators import coordinator_of, on_help, on_pause_or_resume, on_workers
+from bot.family import ask_consent, greet_guardian, on_share, refuse_guardian
 from bot.i18n import language_for, t
 from bot.reviewing import forward_reply, notify_help, on_review
 from bot.screen import remove_keyboard, show
 from bot.services import Haru
+from bot.stats import on_stats
 from tasks.daily import reachable_again
+from tasks.family import Guardian
 from tasks.labeling import Note, Screen, Stale
 from tasks.model import Coordinator, Worker
-from tasks.workers import JoinOutcome, join
+from tasks.workers import JoinOutcome, JoinResult, join
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +69,78 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if result.coordinator is not None and result.outcome is not JoinOutcome.INVALID:
             await _coordinator_welcome(message, result.coordinator)
             return
+        if result.guardian is not None and await _guardian_link(haru, context, message,
+                                                                result):
+            return
         # Whoever this account is now (also: writing again means they can be reached).
         outcome, worker = result.outcome, await _worker(haru, user)
+        if outcome is JoinOutcome.JOINED and worker is not None:
+            await _ask_pending(haru, context, worker)
     if worker is None and (coordinator := await coordinator_of(haru, update)) is not None:
         if code is not None:
             await message.reply_html(t(coordinator.lang, "invite_invalid"))
         await _coordinator_welcome(message, coordinator)
+        return
+    if worker is None and (guardians := await _guardians(haru, user)):
+        if code is not None:
+            await message.reply_html(t(guardians[0].lang, "invite_invalid"))
+        async with haru.store.reader() as repo:
+            subject = await repo.worker(guardians[0].worker_id)
+        await greet_guardian(message, guardians[0], subject, again=True)
         return
     if worker is None:  # a stranger, or a link that does not work: one short line
         await _stranger(haru, update, "stranger" if code is None else "invite_invalid")
         return
     # A worker always gets their screen back, below a line about what happened.
     key = {JoinOutcome.JOINED: "welcome", JoinOutcome.ALREADY: "welcome_back",
-           JoinOutcome.OTHER: "invite_other", JoinOutcome.INVALID: "link_unusable"}[outcome]
+           JoinOutcome.OTHER: "invite_other", JoinOutcome.INVALID: "link_unusable",
+           JoinOutcome.SELF: "link_unusable"}[outcome]
     await _redraw(haru, context, worker, t(worker.lang, key, name=escape(worker.name)),
                   message.chat_id)
+
+
+async def _guardians(haru: Haru, user: User) -> list[Guardian]:
+    async with haru.store.reader() as repo:
+        return await repo.guardians_by_tg(user.id)
+
+
+async def _guardian_link(haru: Haru, context: ContextTypes.DEFAULT_TYPE, message: Message,
+                         result: JoinResult) -> bool:
+    """A guardian's link was opened. True when that is all there is to answer."""
+    guardian = result.guardian
+    assert guardian is not None
+    if result.outcome in (JoinOutcome.JOINED, JoinOutcome.ALREADY):
+        async with haru.store.reader() as repo:
+            worker = await repo.worker(guardian.worker_id)
+            guardian = await repo.guardian(guardian.id) or guardian
+        await greet_guardian(message, guardian, worker,
+                             again=result.outcome is JoinOutcome.ALREADY)
+        if result.outcome is JoinOutcome.JOINED:
+            await ask_consent(context.bot, haru, guardian)
+        return True
+    lang = language_for(message.from_user.language_code if message.from_user else None)
+    if result.outcome is JoinOutcome.SELF and result.worker is not None:
+        # The worker opened their guardian's link: nothing linked; their work stays below.
+        await _redraw(haru, context, result.worker, t(result.worker.lang, "guardian_self"),
+                      message.chat_id)
+        return True
+    if result.outcome is JoinOutcome.OTHER:
+        if result.worker is not None:
+            await _redraw(haru, context, result.worker, t(result.worker.lang, "guardian_other"),
+                          message.chat_id)
+        else:
+            await message.reply_text(t(lang, "guardian_other"))
+        return True
+    return False  # used or expired: answered like any link that does not work
+
+
+async def _ask_pending(haru: Haru, context: ContextTypes.DEFAULT_TYPE, worker: Worker) -> None:
+    """A worker who joins after their guardian did is asked then."""
+    async with haru.store.reader() as repo:
+        pending = [g for g in await repo.guardians_of(worker.id)
+                   if g.joined and g.asked_at is None]
+    for guardian in pending:
+        await ask_consent(context.bot, haru, guardian)
 
 
 async def _coordinator_welcome(message: Message, coordinator: Coordinator) -> None:
@@ -90,8 +150,8 @@ async def _coordinator_welcome(message: Message, coordinator: Coordinator) -> No
 
 
 async def on_coordinator_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/workers, /pause NAME, /resume NAME, /help: for coordinators; anyone else gets what
-    any other word gets them."""
+    """/workers, /pause NAME, /resume NAME, /review, /stats, /help: for coordinators; anyone
+    else gets what any other word gets them."""
     haru, message = _haru(context), update.effective_message
     coordinator = await coordinator_of(haru, update)
     if coordinator is None or message is None or not message.text:
@@ -102,10 +162,22 @@ async def on_coordinator_command(update: Update, context: ContextTypes.DEFAULT_T
         await on_workers(haru, coordinator, update)
     elif command == "review":
         await on_review(haru, coordinator, update, context)
+    elif command == "stats":
+        await on_stats(haru, coordinator, update)
     elif command in ("pause", "resume"):
         await on_pause_or_resume(haru, coordinator, update, context, command)
     else:
         await on_help(haru, coordinator, update)
+
+
+async def on_share_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/share (👀 in a worker's menu): what each of their guardians sees."""
+    haru, user = _haru(context), update.effective_user
+    worker = await _worker(haru, user) if user is not None else None
+    if worker is None:
+        await on_message(update, context)
+        return
+    await on_share(haru, worker, update, context)
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -119,6 +191,9 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         if coordinator is not None:
             if await forward_reply(haru, coordinator, message, context.bot) is None:
                 await on_help(haru, coordinator, update)
+        elif guardians := await _guardians(haru, user):
+            if haru.may_answer_stranger(user.id):  # polite, and never a flood
+                await refuse_guardian(haru, message, guardians)
         else:
             await _stranger(haru, update, "stranger")
         return

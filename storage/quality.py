@@ -10,10 +10,9 @@ import random
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from review.ports import ItemTally, ProjectAnswers, Vote
 from review.routing import Decision, Tally
+from storage.rows import Rows
 from storage.times import ts
 from tasks.model import Role, Verdict
 from tasks.ports import NOT_SURE, Batch, PracticeItem
@@ -21,12 +20,7 @@ from tasks.ports import NOT_SURE, Batch, PracticeItem
 _UNDECIDED = "verdict IS NULL OR verdict IN ('more', 'agreement', 'model')"
 
 
-class QualitySql:
-    conn: aiosqlite.Connection
-
-    async def _all(self, sql: str, *args: object) -> list[aiosqlite.Row]:
-        cursor = await self.conn.execute(sql, args)
-        return list(await cursor.fetchall())
+class QualitySql(Rows):
 
     # --- project rules ---------------------------------------------------------------------
 

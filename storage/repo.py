@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time
 import aiosqlite
 
 from storage.db import Database
+from storage.family import FamilySql
 from storage.people import PeopleSql
 from storage.quality import QualitySql
 from storage.times import parse_ts, ts
@@ -75,15 +76,15 @@ _FREE = """
 """
 
 
-class SqlRepo(PeopleSql, QualitySql):
+# The invites column that names whom an invite is for, by role.
+_INVITEE = {"worker": "worker_id", "coordinator": "coordinator_id", "guardian": "guardian_id"}
+
+
+class SqlRepo(PeopleSql, QualitySql, FamilySql):
     """Repository over one open transaction (see `Store.uow`)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-
-    async def _one(self, sql: str, *args: object) -> aiosqlite.Row | None:
-        cursor = await self.conn.execute(sql, args)
-        return await cursor.fetchone()
 
     async def _all_named(self, sql: str, values: dict[str, object]) -> list[aiosqlite.Row]:
         cursor = await self.conn.execute(sql, values)
@@ -131,6 +132,10 @@ class SqlRepo(PeopleSql, QualitySql):
             raise NotFound(f"There is no worker with id {worker_id}.")
         return _worker(row)
 
+    async def all_workers(self) -> list[Worker]:
+        rows = await self._all("SELECT * FROM workers ORDER BY name")
+        return [_worker(r) for r in rows]
+
     async def worker_by_name(self, name: str) -> Worker | None:
         row = await self._one("SELECT * FROM workers WHERE name = ?", name)
         return _worker(row) if row else None
@@ -163,7 +168,7 @@ class SqlRepo(PeopleSql, QualitySql):
     async def create_invite(
         self, code_hash: str, role: str, person_id: int, now: datetime, expires_at: datetime
     ) -> None:
-        column = "coordinator_id" if role == "coordinator" else "worker_id"
+        column = _INVITEE[role]
         await self.conn.execute(
             f"INSERT INTO invites (code_hash, role, {column}, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -178,10 +183,11 @@ class SqlRepo(PeopleSql, QualitySql):
             role=row["role"], worker_id=row["worker_id"], coordinator_id=row["coordinator_id"],
             expires_at=datetime.fromisoformat(row["expires_at"]),
             used_at=parse_ts(row["used_at"]), used_by=row["used_by"],
+            guardian_id=row["guardian_id"],
         )
 
     async def revoke_invites(self, worker_id: int, now: datetime, role: str = "worker") -> int:
-        column = "coordinator_id" if role == "coordinator" else "worker_id"
+        column = _INVITEE[role]
         cursor = await self.conn.execute(
             f"UPDATE invites SET expires_at = ? WHERE {column} = ? AND role = ?"
             " AND used_at IS NULL AND expires_at > ?",

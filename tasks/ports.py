@@ -75,6 +75,7 @@ class Invite:
     expires_at: datetime
     used_at: datetime | None
     used_by: int | None
+    guardian_id: int | None = None
 
 
 class WorkRepository(Protocol):

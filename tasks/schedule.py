@@ -155,6 +155,13 @@ def day_end(day: date, tz: str) -> datetime:
     return at(day + timedelta(days=1), time(0, 0), tz)
 
 
+def next_local(clock: time, tz: str, after: datetime) -> datetime:
+    """The first local `clock` time strictly after `after` (today's, or tomorrow's)."""
+    today = local_day(tz, after)
+    when = at(today, clock, tz)
+    return when if when > after else at(today + timedelta(days=1), clock, tz)
+
+
 def next_start(schedule: Schedule, after: datetime, *, today_if_passed: bool) -> datetime | None:
     """The next batch's start: the first working day's start at or after `after`. With
     `today_if_passed`, today's start counts even if it has passed (the day is not over):

@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 
 from tasks.daily import schedule_next
 from tasks.errors import InvalidInput, NotFound
+from tasks.family import Every, FamilyRepository, Guardian, GuardianInvite, next_send
 from tasks.model import Coordinator, NoticeKind, Project, Worker
 from tasks.ports import Invite, ScheduleWrites
 from tasks.schedule import Schedule, check_batch, check_reminder, check_zone
@@ -28,7 +29,8 @@ class JoinOutcome(StrEnum):
     JOINED = "joined"  # this account is now the worker's
     ALREADY = "already"  # this account already is that worker
     INVALID = "invalid"  # unknown, used, expired or malformed code
-    OTHER = "other"  # this account already belongs to another worker
+    OTHER = "other"  # this account already belongs to another worker (or role)
+    SELF = "self"  # a worker opened the link meant for their own guardian
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class JoinResult:
     outcome: JoinOutcome
     worker: Worker | None = None
     coordinator: Coordinator | None = None  # a coordinator's invite was used
+    guardian: Guardian | None = None  # a guardian's invite was used
 
 
 KEEP: Literal["keep"] = "keep"  # a schedule field that is not being changed
@@ -58,14 +61,11 @@ class ScheduleChange:
         )
 
 
-class PeopleRepository(ScheduleWrites, Protocol):
+class PeopleRepository(ScheduleWrites, FamilyRepository, Protocol):
     """What invites, joining and schedules need from storage."""
 
     async def project_by_name(self, name: str) -> Project | None: ...
     async def project(self, project_id: int) -> Project: ...
-    async def worker(self, worker_id: int) -> Worker: ...
-    async def worker_by_name(self, name: str) -> Worker | None: ...
-    async def worker_by_tg(self, tg_user_id: int) -> Worker | None: ...
     async def create_worker(self, name: str, project_id: int, now: datetime) -> Worker: ...
     async def move_worker(self, worker_id: int, project_id: int) -> None: ...
     async def bind_worker(
@@ -240,6 +240,8 @@ async def join(
         return JoinResult(JoinOutcome.INVALID)
     if invite.role == "coordinator":
         return await _join_coordinator(repo, invite, code_hash, tg_user_id, chat_id, lang, now)
+    if invite.role == "guardian":
+        return await _join_guardian(repo, invite, code_hash, tg_user_id, chat_id, lang, now)
     worker_id = invite.worker_id
     if invite.role != "worker" or worker_id is None:
         return JoinResult(JoinOutcome.INVALID)
@@ -284,3 +286,65 @@ async def _join_coordinator(
         return JoinResult(JoinOutcome.INVALID)
     await repo.bind_coordinator(coordinator_id, tg_user_id, chat_id, lang, now)
     return JoinResult(JoinOutcome.JOINED, coordinator=await repo.coordinator(coordinator_id))
+
+
+async def invite_guardian(
+    repo: PeopleRepository, name: str, worker_name: str, now: datetime, days: int = INVITE_DAYS,
+    *, tz: str | None = None, every: Every | None = None,
+) -> GuardianInvite:
+    """A guardian of one worker, made if new, with a fresh single-use link. Nothing is shared
+    with them until the worker chooses to."""
+    name = validate_worker_name(name)
+    days = validate_days(days)
+    worker = await named_worker(repo, worker_name)
+    guardian = await repo.guardian_by_name(worker.id, name)
+    if guardian is None:
+        guardian = await repo.create_guardian(
+            worker.id, name, tz or "Asia/Seoul", every or Every.WEEK, now
+        )
+    elif tz is not None or every is not None:
+        await repo.set_guardian_options(
+            guardian.id, tz=tz or guardian.tz, every=every or guardian.every
+        )
+    revoked = await repo.revoke_invites(guardian.id, now, "guardian")
+    code = new_code()
+    await repo.create_invite(
+        hash_code(code), "guardian", guardian.id, now, now + timedelta(days=days)
+    )
+    guardian = await repo.guardian(guardian.id)
+    assert guardian is not None
+    return GuardianInvite(guardian, worker, code, guardian.joined, revoked)
+
+
+async def _join_guardian(
+    repo: PeopleRepository, invite: Invite, code_hash: str, tg_user_id: int, chat_id: int,
+    lang: str, now: datetime,
+) -> JoinResult:
+    """A guardian's link links only the guardian it was made for, once, before it expires.
+    The worker themself, or anyone who is already a worker or coordinator, links nothing and
+    leaves the link unused for the real guardian."""
+    guardian = await repo.guardian(invite.guardian_id) if invite.guardian_id else None
+    if guardian is None:
+        return JoinResult(JoinOutcome.INVALID)
+    if guardian.tg_user_id == tg_user_id:
+        await repo.use_invite(code_hash, tg_user_id, now)
+        return JoinResult(JoinOutcome.ALREADY, guardian=guardian)
+    if invite.used_at is not None or invite.expires_at <= now:
+        return JoinResult(JoinOutcome.INVALID, guardian=guardian)
+    worker = await repo.worker_by_tg(tg_user_id)
+    if worker is not None:
+        outcome = JoinOutcome.SELF if worker.id == guardian.worker_id else JoinOutcome.OTHER
+        return JoinResult(outcome, worker=worker, guardian=guardian)
+    if await repo.coordinator_by_tg(tg_user_id) is not None:
+        return JoinResult(JoinOutcome.OTHER, guardian=guardian)
+    if any(g.worker_id == guardian.worker_id for g in await repo.guardians_by_tg(tg_user_id)):
+        # Already this worker's guardian under another name: one link per person is enough.
+        return JoinResult(JoinOutcome.OTHER, guardian=guardian)
+    if not await repo.use_invite(code_hash, tg_user_id, now):
+        return JoinResult(JoinOutcome.INVALID, guardian=guardian)
+    await repo.bind_guardian(guardian.id, tg_user_id, chat_id, lang, now)
+    joined = await repo.guardian(guardian.id)
+    assert joined is not None
+    await repo.set_guardian_next(joined.id, next_send(joined, now))
+    return JoinResult(JoinOutcome.JOINED, worker=await repo.worker(guardian.worker_id),
+                      guardian=await repo.guardian(guardian.id))

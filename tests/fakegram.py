@@ -84,6 +84,7 @@ class FakeTelegram(BaseRequest):
         self.fail_next: dict[str, ApiError] = {}
         # method -> (error raised at the HTTP layer, whether Telegram got the request first)
         self.cut_next: dict[str, tuple[Exception, bool]] = {}
+        self.menus: dict[str, list[str]] = {}  # setMyCommands: scope (JSON) -> commands
         self._message_ids = itertools.count(1)
         self._clock = itertools.count(1_790_000_000)
 
@@ -184,6 +185,14 @@ class FakeTelegram(BaseRequest):
         message = self._new(chat_id, {"photo": photo})
         self._set_caption(message, params)
         return self._with_markup(message, params)
+
+    def _api_setMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        commands = params["commands"]
+        commands = json.loads(commands) if isinstance(commands, str) else commands
+        scope = params.get("scope")
+        scope = json.loads(scope) if isinstance(scope, str) else scope or {"type": "default"}
+        self.menus[json.dumps(scope, sort_keys=True)] = [c["command"] for c in commands]
+        return True
 
     def _api_editMessageText(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         message = self._find(params)

@@ -19,7 +19,7 @@ from tasks.daily import PlanReport
 from tasks.importing import PreparedImage, PreparedText
 from tasks.known import Answer
 from tasks.model import Role
-from tasks.workers import ScheduleChange, invite_coordinator, invite_worker
+from tasks.workers import ScheduleChange, invite_coordinator, invite_guardian, invite_worker
 from tests.fakegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
@@ -140,6 +140,11 @@ class Harness:
                      schedule: ScheduleChange | None = None) -> str:
         async with self.store.uow() as repo:
             invite = await invite_worker(repo, name, project, self.clock(), days, schedule)
+        return invite.code
+
+    async def invite_guardian(self, name: str, worker: str, days: int = 14) -> str:
+        async with self.store.uow() as repo:
+            invite = await invite_guardian(repo, name, worker, self.clock(), days)
         return invite.code
 
     async def invite_coordinator(self, name: str) -> str:

@@ -12,7 +12,7 @@ import argparse
 import os
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from bot.cli_reports import Command
@@ -21,7 +21,7 @@ from bot.progress import table
 from storage.repo import Store
 from tasks.errors import InvalidInput, NotFound
 from tasks.family import Every, Guardian, Share, check_every
-from tasks.schedule import check_zone, format_clock, next_local, parse_clock
+from tasks.schedule import at, check_zone, format_clock, parse_clock
 from tasks.summary import summary_for
 from tasks.workers import INVITE_DAYS, invite_guardian, named_worker
 
@@ -51,6 +51,8 @@ def add_commands(sub: argparse._SubParsersAction,  # type: ignore[type-arg]
     preview.add_argument("--out", type=Path, required=True, help="folder to write into")
     preview.add_argument("--level", choices=("days", "amount"),
                          help="preview at this level instead of what the worker chose")
+    preview.add_argument("--date", help="the summary's last day, YYYY-MM-DD (default today): "
+                         "e.g. the Sunday of a week already sent")
 
     coordinator = sub.add_parser("coordinator", help="coordinators' daily digest")
     csub = coordinator.add_subparsers(dest="coordinator_command", required=True,
@@ -138,6 +140,22 @@ def _write(path: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def _date(text: str) -> date:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            return date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    raise InvalidInput(f'--date "{text}" is not a date: use YYYY-MM-DD.')
+
+
+def _moment(guardian: Guardian, last: date | None) -> datetime:
+    """Now, or the end of `last` in the guardian's time zone."""
+    if last is None:
+        return datetime.now(UTC)
+    return at(last + timedelta(days=1), time(0), guardian.tz) - timedelta(seconds=1)
+
+
 def _check_folder(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise InvalidInput(f"--out {out} is a file; give a folder.")
@@ -162,7 +180,7 @@ async def cmd_summary_preview(args: argparse.Namespace, config: Config) -> int:
     out: Path = args.out
     _check_folder(out)
     level = Share(args.level) if args.level else None
-    now = datetime.now(UTC)
+    last = _date(args.date) if args.date is not None else None
     store = await _store(config)
     try:
         async with store.reader() as repo:
@@ -179,7 +197,8 @@ async def cmd_summary_preview(args: argparse.Namespace, config: Config) -> int:
                 note = (f"No guardian of {worker.name} receives anything now (nothing "
                         "shared). This is what one would get at the level 'days worked and "
                         "how much', in Korean.")
-            previews = [(g, await summary_for(repo, g, now, level)) for g in guardians]
+            previews = [(g, await summary_for(repo, g, _moment(g, last), level))
+                        for g in guardians]
     finally:
         await store.db.close()
     files = []
@@ -205,7 +224,6 @@ async def cmd_coordinator_set(args: argparse.Namespace, config: Config) -> int:
         digest = parse_clock(args.digest, "--digest")
     tz = check_zone(args.tz) if args.tz is not None else None
     store = await _store(config)
-    now = datetime.now(UTC)
     try:
         async with store.uow() as repo:
             coordinator = await repo.coordinator_by_name(" ".join(args.name.split()))
@@ -214,8 +232,7 @@ async def cmd_coordinator_set(args: argparse.Namespace, config: Config) -> int:
             clock, zone = await repo.digest_settings(coordinator.id)
             clock = clock if args.digest is None else digest
             zone = tz or zone
-            when = next_local(clock, zone, now) if clock and coordinator.chat_id else None
-            await repo.set_digest(coordinator.id, clock, zone, when)
+            await repo.set_digest(coordinator.id, clock, zone, None)  # the bot plans the next
     finally:
         await store.db.close()
     if clock is None:

@@ -212,7 +212,8 @@ async def cmd_summary_preview(args: argparse.Namespace, config: Config) -> int:
     for index, (guardian, summary) in enumerate(previews):
         who = "" if guardian.id == 0 else f"{guardian.name} ({_shares(guardian)}): "
         text, png = (out / files[2 * index][0], out / files[2 * index + 1][0])
-        print(f"{who}{text} and {png} ({summary.every}ly summary as of now)")
+        print(f"{who}{text} and {png} ({summary.every}ly summary, the period ending "
+              f"{summary.days[-1].isoformat()})")
     return 0
 
 

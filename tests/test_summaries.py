@@ -157,9 +157,9 @@ async def test_coordinator_digest_at_the_set_time_with_progress_people_and_coach
         harness.clock.advance(seconds=20)
         await minji.tap("🤔")
     await at_ticks(harness, "2026-11-23 16:59")
-    assert not any("오늘의 요약" in coach.words(m) for m in coach.chat)
+    assert not any("📋 오늘의 요약" in coach.words(m) for m in coach.chat)
     await at_ticks(harness, "2026-11-23 17:00", "2026-11-23 17:00:20")
-    digests = [coach.words(m) for m in coach.chat if "오늘의 요약" in coach.words(m)]
+    digests = [coach.words(m) for m in coach.chat if "📋 오늘의 요약" in coach.words(m)]
     assert len(digests) == 1
     digest = digests[0]
     assert "animals\n끝남 0 · 남음 40 · 검토 0\n오늘 답 20" in digest
@@ -173,10 +173,10 @@ async def test_coordinator_digest_at_the_set_time_with_progress_people_and_coach
     await coach.send("/stats")
     photo, text = coach.chat[-2], coach.chat[-1]
     assert photo["caption"] == "📈 최근 14일 동안 답 20개" and "photo" in photo
-    assert "오늘의 요약" in text["text"]
+    assert text["text"].startswith("📋 오늘의 요약")
     # A worker or a stranger sending /stats gets nothing of it.
     await minji.send("/stats")
-    assert "오늘의 요약" not in minji.words()
+    assert "📋" not in minji.words()
 
 
 async def test_a_database_from_before_guardians_opens_with_digests_on(tmp_path: Path) -> None:

@@ -100,8 +100,14 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _guardians(haru: Haru, user: User) -> list[Guardian]:
+    """The guardian rows of this account. Hearing from them means they can be reached."""
     async with haru.store.reader() as repo:
-        return await repo.guardians_by_tg(user.id)
+        guardians = await repo.guardians_by_tg(user.id)
+    if any(g.unreachable_at is not None for g in guardians):
+        async with haru.store.uow() as repo:
+            for guardian in guardians:
+                await repo.set_guardian_unreachable(guardian.id, None)
+    return guardians
 
 
 async def _guardian_link(haru: Haru, context: ContextTypes.DEFAULT_TYPE, message: Message,

@@ -270,3 +270,18 @@ async def test_a_worker_who_joins_after_their_guardian_is_asked_then(harness: Ha
     assert any("어머니 님이 보호자로 연결했어요" in w for w in texts(phone))
     harness.clock.advance(minutes=1)
     assert timedelta(0) < timedelta(minutes=1)
+
+
+async def test_a_guardian_who_blocked_the_bot_gets_nothing_until_they_write_again(
+    harness: Harness,
+) -> None:
+    phone, mother = await linked(harness)
+    await phone.tap("📅 일한 날만")
+    await phone.tap("🔕 알리지 않기")
+    harness.telegram.blocked.add(GUARDIAN)
+    await at_ticks(harness, "2026-11-29 18:00", "2026-12-06 18:00")
+    assert await count(harness, "SELECT count(*) FROM sends WHERE state = 'blocked'") == 1
+    harness.telegram.blocked.discard(GUARDIAN)
+    await mother.send("안녕하세요")
+    await at_ticks(harness, "2026-12-13 18:00")
+    assert len(summaries(mother)) == 1

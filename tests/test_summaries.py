@@ -4,8 +4,9 @@ digest and /stats, and a database from before guardians."""
 from __future__ import annotations
 
 import asyncio
+import io
 import sqlite3
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -201,3 +202,17 @@ async def test_a_database_from_before_guardians_opens_with_digests_on(tmp_path: 
         assert invite is not None and invite.guardian_id is None
     finally:
         await h.stop()
+
+
+def test_the_weekly_chart_draws_hangul_as_letters_not_boxes() -> None:
+    """Two charts that differ only in one syllable of the title differ in their pixels; a
+    title of a character no font has is drawn without it, so boxes never appear."""
+    def pixels(name: str) -> bytes:
+        summary = build_summary(replace(someone(), name=name), Share.AMOUNT, Every.WEEK, MON,
+                                worked(0))
+        with Image.open(io.BytesIO(summary_chart("ko", summary))) as picture:
+            return picture.convert("L").tobytes()
+
+    ga, na, none = pixels("가"), pixels("나"), pixels("\ue000")
+    assert ga != na
+    assert ga != none and na != none

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,6 +17,7 @@ from pathlib import Path
 from bot.cli_reports import Command
 from bot.config import Config
 from bot.progress import table
+from storage.files import write_whole
 from storage.repo import Store
 from tasks.errors import InvalidInput, NotFound
 from tasks.family import Every, Guardian, Share, check_every
@@ -130,16 +130,6 @@ async def cmd_guardian_list(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Whole or not at all: a temporary file in the same folder, renamed into place."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _date(text: str) -> date:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
@@ -165,7 +155,7 @@ def _write_all(out: Path, files: list[tuple[str, bytes]]) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, data in files:
-            _write(out / name, data)
+            write_whole(out / name, data)
     except OSError as exc:
         raise InvalidInput(f"Cannot write into {out}: {exc.strerror or exc}.") from None
 

@@ -13,7 +13,6 @@ import contextlib
 import csv
 import os
 import re
-import secrets
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ from review.hours import (
     whole_minutes,
 )
 from storage.db import Database
+from storage.files import temp_beside
 from storage.hours import activity
 from storage.repo import Store
 from tasks.errors import InvalidInput, NotFound, TaskError
@@ -109,17 +109,6 @@ def _check_target(path: Path, force: bool, database: Path) -> None:
         raise TaskError(f"Cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _temp_beside(target: Path) -> tuple[Path, int]:
-    """A new file in the target's folder (the rename stays on one filesystem), made through
-    the umask like any new file."""
-    while True:
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-
-
 def _clock(moment: datetime | None) -> str:
     return moment.strftime("%H:%M") if moment is not None else ""
 
@@ -132,7 +121,7 @@ def _csv_row(day: DayHours) -> tuple[str, ...]:
 def write_csv(path: Path, rows: list[DayHours], *, force: bool) -> None:
     """The rows as CSV (UTF-8), whole or not at all: a temporary file beside it, renamed."""
     try:
-        temp, descriptor = _temp_beside(path)
+        temp, descriptor = temp_beside(path)
     except OSError as exc:
         raise TaskError(f"Cannot write {path}: {exc.strerror or exc}") from None
     try:

@@ -18,7 +18,6 @@ import csv
 import io
 import os
 import re
-import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from review.aggregate import Answers, Labels, dawid_skene, majority
+from storage.files import temp_beside
 
 COLUMNS = ("worker", "task", "label")
 METHODS = ("mv", "ds")
@@ -174,23 +174,12 @@ def read_answers(path: str | os.PathLike[str]) -> CrowdData:
     return CrowdData(answers, workers, tasks, labels)
 
 
-def _temp_beside(target: Path) -> tuple[Path, int]:
-    """A new file in the target's folder (same filesystem, so os.replace is atomic); created
-    0o666 through the umask like any new file, where mkstemp would make it private."""
-    while True:
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-
-
 def write_labels(path: str | os.PathLike[str], data: CrowdData, labels: Labels) -> None:
     """Write task,label,confidence for every task, atomically (temp file, then os.replace)."""
     target = Path(path)
     if len(labels.label) != len(data.task_names):
         raise ValueError("labels and data do not have the same tasks")
-    temp, descriptor = _temp_beside(target)
+    temp, descriptor = temp_beside(target)
     try:
         with open(descriptor, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")

@@ -7,9 +7,10 @@
     h.<seq>.<item>           🙋 help
     r.<op>.<item>[.<choice>] a coordinator's review: c choose, d drop, l later, w who answered,
                              k use for practice, n next
-    g.<op>.<guardian>        sharing with a guardian: by the worker d days, m how much,
-                             n nothing, y alerts on, x alerts off; by the guardian w weekly,
-                             e every day
+    g.<op>.<guardian>[.<n>]  sharing with a guardian: by the worker d days, m how much,
+                             n nothing, y alerts on, x alerts off (n: the number of choices
+                             made so far, so an older message's buttons are stale); by the
+                             guardian w weekly, e every day
 
 `seq` is the number of the screen the button was drawn on: only the newest screen's buttons
 count, so an old message or a second tap changes nothing.
@@ -30,7 +31,7 @@ _PATTERN = re.compile(
     rf"|(?P<bp>[bph])\.{_INT}\.{_INT})$"
 )
 _REVIEW = re.compile(rf"^r\.(?P<op>[cdlwkn])\.{_INT}(?:\.(?P<choice>[0-9]))?$")
-_FAMILY = re.compile(rf"^g\.(?P<op>[dmnyxwe])\.{_INT}$")
+_FAMILY = re.compile(rf"^g\.(?P<op>[dmnyxwe])\.{_INT}(?:\.{_INT})?$")
 
 
 class Op(StrEnum):
@@ -116,10 +117,12 @@ class FamilyOp(StrEnum):
     DAILY = "e"
 
 
-def encode_family(op: FamilyOp, guardian_id: int) -> str:
-    return f"g.{op}.{guardian_id}"
+def encode_family(op: FamilyOp, guardian_id: int, seq: int | None = None) -> str:
+    return f"g.{op}.{guardian_id}" + ("" if seq is None else f".{seq}")
 
 
-def decode_family(data: str | None) -> tuple[FamilyOp, int] | None:
+def decode_family(data: str | None) -> tuple[FamilyOp, int, int | None] | None:
     match = _FAMILY.match(data or "") if data and len(data) <= MAX_BYTES else None
-    return (FamilyOp(match["op"]), int(match[2])) if match else None
+    if match is None:
+        return None
+    return FamilyOp(match["op"]), int(match[2]), None if match[3] is None else int(match[3])

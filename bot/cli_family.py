@@ -48,7 +48,7 @@ def add_commands(sub: argparse._SubParsersAction,  # type: ignore[type-arg]
         "preview", help="write what the worker's guardians would receive now (text and chart "
                         "PNG), without sending it")
     preview.add_argument("worker")
-    preview.add_argument("--out", type=Path, required=True, help="folder to write into")
+    preview.add_argument("--out", required=True, help="folder to write into")
     preview.add_argument("--level", choices=("days", "amount"),
                          help="preview at this level instead of what the worker chose")
     preview.add_argument("--date", help="the summary's last day, YYYY-MM-DD (default today): "
@@ -133,7 +133,9 @@ async def cmd_guardian_list(args: argparse.Namespace, config: Config) -> int:
 def _date(text: str) -> date:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-            return date.fromisoformat(text.strip())
+            day = date.fromisoformat(text.strip())
+            if 2000 <= day.year <= 2200:
+                return day
     except ValueError:
         pass
     raise InvalidInput(f'--date "{text}" is not a date: use YYYY-MM-DD.')
@@ -167,7 +169,9 @@ def _slug(name: str) -> str:
 async def cmd_summary_preview(args: argparse.Namespace, config: Config) -> int:
     from bot.family import summary_chart, summary_text
 
-    out: Path = args.out
+    if not args.out.strip():
+        raise InvalidInput("--out needs a folder, e.g. --out ./preview.")
+    out = Path(args.out)
     _check_folder(out)
     level = Share(args.level) if args.level else None
     last = _date(args.date) if args.date is not None else None
@@ -193,7 +197,8 @@ async def cmd_summary_preview(args: argparse.Namespace, config: Config) -> int:
         await store.db.close()
     files = []
     for guardian, summary in previews:
-        stem = "summary" if len(previews) == 1 else f"summary-{_slug(guardian.name)}"
+        stem = ("summary" if len(previews) == 1
+                else f"summary-{_slug(guardian.name)}-{guardian.id}")
         files.append((f"{stem}.txt", (summary_text(guardian.lang, summary) + "\n").encode()))
         files.append((f"{stem}.png", summary_chart(guardian.lang, summary)))
     _write_all(out, files)

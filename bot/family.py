@@ -94,7 +94,8 @@ def _when(lang: str, guardian: Guardian) -> str:
 
 
 def _button(lang: str, key: str, op: FamilyOp, guardian: Guardian) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(t(lang, key), callback_data=encode_family(op, guardian.id))]
+    data = encode_family(op, guardian.id, guardian.consent_seq)
+    return [InlineKeyboardButton(t(lang, key), callback_data=data)]
 
 
 def _levels(lang: str, guardian: Guardian, *, nothing: str) -> list[list[InlineKeyboardButton]]:
@@ -223,6 +224,18 @@ async def on_family_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     if worker is None or worker.id != guardian.worker_id:
         await query.answer(t(language_for(user.language_code), "not_yours"))
+        return
+    if decoded[2] != guardian.consent_seq:
+        # A button from before the last choice: nothing changes; that message loses them.
+        same = (_SHARE_OPS.get(op, "-") is guardian.share if op in _SHARE_OPS
+                else (op is FamilyOp.ALERTS_ON) == guardian.alerts)
+        await query.answer(t(worker.lang, "stale_saved" if same else "stale"))
+        message = _message(query)
+        if message is not None and message.reply_markup is not None:
+            try:
+                await message.edit_reply_markup(None)
+            except TelegramError as exc:
+                log.info("could not remove old sharing buttons: %s", exc)
         return
     await _worker_choice(haru, context.bot, worker, guardian, query, op)
 

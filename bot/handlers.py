@@ -74,8 +74,6 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         # Whoever this account is now (also: writing again means they can be reached).
         outcome, worker = result.outcome, await _worker(haru, user)
-        if outcome is JoinOutcome.JOINED and worker is not None:
-            await _ask_pending(haru, context, worker)
     if worker is None and (coordinator := await coordinator_of(haru, update)) is not None:
         if code is not None:
             await message.reply_html(t(coordinator.lang, "invite_invalid"))
@@ -84,13 +82,16 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if worker is None and (guardians := await _guardians(haru, user)):
         if code is not None:
             await message.reply_html(t(guardians[0].lang, "invite_invalid"))
-        async with haru.store.reader() as repo:
-            subject = await repo.worker(guardians[0].worker_id)
-        await greet_guardian(message, guardians[0], subject, again=True)
+        for guardian in guardians:  # a parent of two: each of their workers
+            async with haru.store.reader() as repo:
+                subject = await repo.worker(guardian.worker_id)
+            await greet_guardian(message, guardian, subject, again=True)
         return
     if worker is None:  # a stranger, or a link that does not work: one short line
         await _stranger(haru, update, "stranger" if code is None else "invite_invalid")
         return
+    # A guardian whose worker could not be asked yet (not joined, blocked): asked now.
+    await _ask_pending(haru, context, worker)
     # A worker always gets their screen back, below a line about what happened.
     key = {JoinOutcome.JOINED: "welcome", JoinOutcome.ALREADY: "welcome_back",
            JoinOutcome.OTHER: "invite_other", JoinOutcome.INVALID: "link_unusable",

@@ -63,8 +63,10 @@ class Outbox:
         due = guardian.next_at
         if now - due > LATE:  # Haru was stopped: the latest run, if it is recent enough
             due = next_send(guardian, now - timedelta(days=1))
-        if guardian.unreachable_at is None:
-            async with self.haru.store.reader() as repo:
+        async with self.haru.store.reader() as repo:
+            # As of now: a consent withdrawn while earlier guardians were sent to counts.
+            guardian = await repo.guardian(guardian.id) or guardian
+            if guardian.unreachable_at is None:
                 outgoing = await owed(repo, guardian, due, now)
                 worker = await repo.worker(guardian.worker_id)
         sent, again = 0, False

@@ -52,7 +52,7 @@ def coaching_line(lang: str, name: str, prompt: Prompt) -> str:
 def unseen(worker: Worker, seen: datetime | None, joined: datetime | None,
            now: datetime) -> bool:
     """Joined, expected to work, and no answer on the last UNSEEN_DAYS working days."""
-    since = seen or joined
+    since = max((t for t in (seen or joined, worker.resumed_at) if t is not None), default=None)
     if since is None or worker.paused or worker.unreachable_at is not None:
         return False
     first = local_day(worker.tz, since) + timedelta(days=1)

@@ -26,6 +26,7 @@ def _guardian(row: aiosqlite.Row) -> Guardian:
         alerts=None if row["alerts"] is None else bool(row["alerts"]),
         asked_at=parse_ts(row["asked_at"]),
         consent_at=parse_ts(row["consent_at"]), stopped_at=parse_ts(row["stopped_at"]),
+        consent_seq=row["consent_seq"], shared_since=parse_ts(row["shared_since"]),
         unreachable_at=parse_ts(row["unreachable_at"]), next_at=parse_ts(row["next_at"]),
     )
 
@@ -101,6 +102,14 @@ class FamilySql(Rows):
     async def bind_guardian(
         self, guardian_id: int, tg_user_id: int, chat_id: int, lang: str, now: datetime
     ) -> None:
+        # A new account (a new phone, or someone else) starts from nothing shared: the worker
+        # is asked again. The same account keeps what the worker chose.
+        await self.conn.execute(
+            "UPDATE guardians SET share = NULL, alerts = NULL, shared_since = NULL,"
+            " asked_at = NULL, consent_seq = consent_seq + 1"
+            " WHERE id = ? AND tg_user_id IS NOT NULL AND tg_user_id <> ?",
+            (guardian_id, tg_user_id),
+        )
         await self.conn.execute(
             "UPDATE guardians SET tg_user_id = ?, chat_id = ?, lang = ?, joined_at = ?,"
             " unreachable_at = NULL WHERE id = ?",
@@ -114,14 +123,18 @@ class FamilySql(Rows):
         sharing starts again) and notes when it stopped."""
         if share is None:
             await self.conn.execute(
-                "UPDATE guardians SET share = NULL, alerts = NULL, stopped_at = ?, consent_at = ?"
-                " WHERE id = ?", (ts(now), ts(now), guardian_id),
+                "UPDATE guardians SET share = NULL, alerts = NULL, stopped_at = ?, consent_at = ?,"
+                " shared_since = NULL, consent_seq = consent_seq + 1 WHERE id = ?",
+                (ts(now), ts(now), guardian_id),
             )
             return
+        # Sharing that starts (again) shows nothing from before; a change of level or alerts
+        # keeps the start.
         await self.conn.execute(
-            "UPDATE guardians SET share = ?, alerts = ?, consent_at = ?, stopped_at = NULL"
+            "UPDATE guardians SET share = ?, alerts = ?, consent_at = ?, stopped_at = NULL,"
+            " shared_since = coalesce(shared_since, ?), consent_seq = consent_seq + 1"
             " WHERE id = ?",
-            (str(share), None if alerts is None else int(alerts), ts(now), guardian_id),
+            (str(share), None if alerts is None else int(alerts), ts(now), ts(now), guardian_id),
         )
 
     async def set_asked(self, guardian_id: int, now: datetime) -> None:

@@ -57,9 +57,12 @@ class PeopleSql:
             "UPDATE workers SET next_due_at = ? WHERE id = ?", (_ts(when), worker_id)
         )
 
-    async def set_paused(self, worker_id: int, when: datetime | None) -> None:
+    async def set_paused(self, worker_id: int, when: datetime | None,
+                         resumed: datetime | None = None) -> None:
+        """Pause at `when`, or (None) resume, noting when (`resumed`)."""
         await self.conn.execute(
-            "UPDATE workers SET paused_at = ? WHERE id = ?", (_ts(when), worker_id)
+            "UPDATE workers SET paused_at = ?, resumed_at = coalesce(?, resumed_at) WHERE id = ?",
+            (_ts(when), _ts(resumed), worker_id),
         )
 
     async def set_unreachable(self, worker_id: int, when: datetime | None) -> bool:

@@ -43,6 +43,7 @@ def _worker(row: aiosqlite.Row) -> Worker:
         start_at=time.fromisoformat(row["start_at"]), reminder_at=_clock(row["reminder_at"]),
         paused_at=parse_ts(row["paused_at"]), unreachable_at=parse_ts(row["unreachable_at"]),
         next_due_at=parse_ts(row["next_due_at"]), practiced_at=parse_ts(row["practiced_at"]),
+        resumed_at=parse_ts(row["resumed_at"]),
     )
 
 

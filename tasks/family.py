@@ -51,6 +51,8 @@ class Guardian:
     stopped_at: datetime | None = None
     unreachable_at: datetime | None = None
     next_at: datetime | None = None
+    consent_seq: int = 0  # grows with each choice: buttons drawn before it are stale
+    shared_since: datetime | None = None  # nothing from before this is shown
 
     @property
     def joined(self) -> bool:

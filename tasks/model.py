@@ -91,6 +91,7 @@ class Worker:
     unreachable_at: datetime | None = None  # blocked the bot: nothing is sent to them
     next_due_at: datetime | None = None  # when their next batch is due
     practiced_at: datetime | None = None  # passed practice, or was let through
+    resumed_at: datetime | None = None  # last resumed after a pause
 
     @property
     def paused(self) -> bool:

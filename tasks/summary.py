@@ -18,6 +18,8 @@ from review.hours import worked_per_day
 from tasks.family import (
     LATE,
     MISSED_DAYS,
+    SEND_AT,
+    SUMMARY_WEEKDAY,
     Every,
     Guardian,
     Share,
@@ -154,25 +156,62 @@ def days_of(times: Iterable[datetime], tz: str, worked: Mapping[date, timedelta]
 
 
 async def activity(repo: SummaryRepository, worker: Worker, until: datetime,
-                   lookback: int = STREAK_LOOKBACK) -> dict[date, Day]:
-    """The worker's days up to `until`, looking back far enough for a streak."""
-    since = until - timedelta(days=lookback + 1)
-    times = await repo.answer_times(worker.id, since, until)
-    points = await repo.activity_points(worker.id, since, until)
+                   since: datetime | None = None) -> dict[date, Day]:
+    """The worker's days up to `until`: from `since` (when sharing started: nothing before it
+    is ever shown), and no further back than a streak needs."""
+    start = until - timedelta(days=STREAK_LOOKBACK + 1)
+    if since is not None:
+        start = max(start, since)
+    times = await repo.answer_times(worker.id, start, until)
+    points = await repo.activity_points(worker.id, start, until)
     return days_of(times, worker.tz, worked_per_day(points, ZoneInfo(worker.tz)))
 
 
-async def summary_for(repo: SummaryRepository, guardian: Guardian, now: datetime,
-                      share: Share | None = None) -> Summary:
-    """The summary this guardian would get now (for the period ending today, their time),
-    at the worker's level, or at `share` for a preview."""
+def period_end(guardian: Guardian, worker: Worker, when: datetime, *, due: bool) -> date:
+    """The last day (the worker's local date) a summary covers.
+
+    When one is due, it is the worker's day at that moment if their day has reached SEND_AT,
+    else their day before (a guardian far ahead of the worker, e.g. in Seoul for a worker in
+    New York, hears about the worker's finished day, not one that has not begun). Otherwise
+    (the 👀 view, a preview) a weekly summary covers this Monday-to-Sunday week so far.
+    """
+    local = when.astimezone(ZoneInfo(worker.tz))
+    day = local.date()
+    if due:
+        return day - timedelta(days=1) if local.time() < SEND_AT else day
+    if guardian.every is Every.WEEK:
+        day += timedelta(days=SUMMARY_WEEKDAY - day.weekday())
+    return day
+
+
+async def summary_for(repo: SummaryRepository, guardian: Guardian, when: datetime,
+                      share: Share | None = None, *, due: bool = False,
+                      now: datetime | None = None) -> Summary:
+    """The summary this guardian gets (`due`: the one due at `when`), or would get if it
+    were sent at `when`; at the worker's level, or at `share` for a preview. Only activity
+    since the worker started sharing counts (a preview of a guardian who gets nothing yet
+    shows everything, for the coordinator's eyes only)."""
     level = share or guardian.share
     assert level is not None
     worker = await repo.worker(guardian.worker_id)
-    days = await activity(repo, worker, now + JUST_NOW)
-    last = local_day(guardian.tz, now)
+    until = (now or when) + JUST_NOW
+    days = await activity(repo, worker, until, guardian.shared_since)
+    last = period_end(guardian, worker, when, due=due)
     kind = await repo.project_kind(worker.project_id)
     return build_summary(worker, level, guardian.every, last, days, kind)
+
+
+def watched_since(guardian: Guardian, worker: Worker) -> datetime | None:
+    """From when missed days count: sharing started, and the worker was not paused."""
+    starts = [t for t in (guardian.shared_since, worker.resumed_at) if t is not None]
+    return max(starts) if starts else None
+
+
+def first_watched_day(worker: Worker, start: datetime) -> date:
+    """The first day that can count as missed: the start's own day only if it began before
+    the worker's start time."""
+    local = start.astimezone(ZoneInfo(worker.tz))
+    return local.date() + timedelta(days=int(local.time() > worker.start_at))
 
 
 async def owed(repo: SummaryRepository, guardian: Guardian, due: datetime,
@@ -185,15 +224,16 @@ async def owed(repo: SummaryRepository, guardian: Guardian, due: datetime,
     period = local_day(guardian.tz, due)
     out: list[Outgoing] = []
     worker = await repo.worker(guardian.worker_id)
-    if guardian.alerts and not worker.paused:
-        days = await activity(repo, worker, now + JUST_NOW)
-        since = local_day(worker.tz, guardian.consent_at or now)
-        run = missed_run(worker, set(days), local_day(worker.tz, now), since)
+    start = watched_since(guardian, worker)
+    if guardian.alerts and not worker.paused and start is not None:
+        days = await activity(repo, worker, now + JUST_NOW, start)
+        today = local_day(worker.tz, now)
+        run = missed_run(worker, set(days), today, first_watched_day(worker, start))
         if len(run) >= MISSED_DAYS:
             first = run[0].isoformat()
             if first not in await repo.sent_periods("alert", guardian.id):
                 out.append(Outgoing("alert", guardian, first, missed=len(run)))
     if summary_due(guardian, period):
-        out.append(Outgoing("summary", guardian, period.isoformat(),
-                            await summary_for(repo, guardian, now)))
+        summary = await summary_for(repo, guardian, due, due=True, now=now)
+        out.append(Outgoing("summary", guardian, period.isoformat(), summary))
     return out

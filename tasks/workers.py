@@ -223,7 +223,7 @@ async def resume_worker(repo: PeopleRepository, name: str, now: datetime) -> tup
     worker = await named_worker(repo, name)
     if not worker.paused:
         return worker, False
-    await repo.set_paused(worker.id, None)
+    await repo.set_paused(worker.id, None, now)
     await schedule_next(repo, await repo.worker(worker.id), now, today_if_passed=False)
     return await repo.worker(worker.id), True
 
@@ -237,6 +237,10 @@ async def join(
     code_hash = hash_code(code)
     invite = await repo.invite(code_hash)
     if invite is None:
+        return JoinResult(JoinOutcome.INVALID)
+    if invite.role != "guardian" and await repo.guardians_by_tg(tg_user_id):
+        # One role per account: a guardian's phone never becomes a worker or a coordinator
+        # (it could then answer its own worker's questions about sharing).
         return JoinResult(JoinOutcome.INVALID)
     if invite.role == "coordinator":
         return await _join_coordinator(repo, invite, code_hash, tg_user_id, chat_id, lang, now)

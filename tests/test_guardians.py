@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from tests.harness import Harness, Phone
@@ -132,7 +133,8 @@ async def test_a_double_tap_on_a_choice_saves_it_once(harness: Harness) -> None:
     before = len(phone.chat)
     await phone.tap("📅 일한 날만", ask)  # the same old message, again
     assert len(phone.chat) == before
-    assert harness.telegram.calls[-1].params.get("text") == t("ko", "stale_saved")
+    answers = [c for c in harness.telegram.calls if c.method == "answerCallbackQuery"]
+    assert answers[-1].params.get("text") == t("ko", "stale_saved")
     assert sum("나누기로 했어요" in w for w in texts(mother)) == 1
 
 
@@ -285,3 +287,101 @@ async def test_a_guardian_who_blocked_the_bot_gets_nothing_until_they_write_agai
     await mother.send("안녕하세요")
     await at_ticks(harness, "2026-12-13 18:00")
     assert len(summaries(mother)) == 1
+
+
+async def test_an_older_view_cannot_undo_a_later_choice(harness: Harness) -> None:
+    phone, mother = await linked(harness)
+    await phone.tap("📊 일한 날과 한 양")
+    await phone.tap("🔕 알리지 않기")
+    await phone.send("/share")
+    old = phone.screen
+    await phone.send("/share")
+    await phone.tap("🙅 그만 보여 주기", phone.screen)
+    await phone.tap("📅 일한 날만", old)  # the earlier view's button
+    assert t("ko", "stale") in [c.params.get("text") for c in harness.telegram.calls
+                                if c.method == "answerCallbackQuery"]
+    async with harness.store.reader() as repo:
+        [guardian] = await repo.guardians_of(1)
+    assert guardian.share is None
+    assert sum("나누기로 했어요" in w for w in texts(mother)) == 1
+
+
+async def test_a_guardians_phone_never_becomes_a_worker(harness: Harness) -> None:
+    _, mother = await linked(harness)
+    await mother.join(await harness.invite("영수"))
+    async with harness.store.reader() as repo:
+        assert await repo.worker_by_tg(GUARDIAN) is None
+    assert "소식" in mother.words()  # still their guardian's welcome
+
+
+async def test_a_new_phone_for_the_guardian_starts_from_nothing_shared(harness: Harness) -> None:
+    phone, mother = await linked(harness)
+    await phone.tap("📊 일한 날과 한 양")
+    await phone.tap("🔕 알리지 않기")
+    other = harness.phone(777)
+    await other.join(await harness.invite_guardian("어머니", "민지"))
+    async with harness.store.reader() as repo:
+        [guardian] = await repo.guardians_of(1)
+    assert guardian.tg_user_id == 777 and guardian.share is None
+    assert "어머니 님이 보호자로 연결했어요" in phone.words()  # asked again
+    await at_ticks(harness, "2026-11-29 18:00")
+    assert summaries(other) == [] and summaries(mother) == []
+
+
+async def test_work_while_sharing_was_stopped_is_never_shown(harness: Harness) -> None:
+    phone, mother = await linked(harness)
+    await phone.tap("📊 일한 날과 한 양")
+    await phone.tap("🔕 알리지 않기")
+    await phone.send("/share")
+    await phone.tap("🙅 그만 보여 주기")
+    await at_ticks(harness, "2026-11-24 10:00")
+    await answer(phone, 4)  # Tuesday, not shared
+    await at_ticks(harness, "2026-11-28 09:00")
+    await phone.send("/share")
+    await phone.tap("📊 일한 날과 한 양")  # Saturday: shared again
+    await phone.tap("🔕 알리지 않기")
+    await at_ticks(harness, "2026-11-29 18:00")
+    [summary] = summaries(mother)
+    assert "🌿 이번 주는 쉬었어요." in mother.words(summary)
+
+
+async def test_paused_days_are_not_missed_days(harness: Harness) -> None:
+    phone, mother = await linked(harness)
+    await phone.tap("📅 일한 날만")
+    await phone.tap("🔔 알려 주세요")
+    coach = harness.phone(900)
+    await coach.join(await harness.invite_coordinator("지수"))
+    await coach.send("/pause 민지")
+    await at_ticks(harness, "2026-11-26 07:00")
+    await coach.send("/resume 민지")  # Thursday morning, after three days off sick
+    await at_ticks(harness, "2026-11-26 18:00", "2026-11-27 18:00")
+    assert not any(w.startswith("🔔") for w in texts(mother))
+
+
+async def test_a_summary_after_a_restart_covers_the_week_that_was_due(harness: Harness) -> None:
+    phone, mother = await linked(harness)
+    await phone.tap("📅 일한 날만")
+    await phone.tap("🔕 알리지 않기")
+    await at_ticks(harness, "2026-11-23 10:00")
+    await answer(phone, 2)
+    await at_ticks(harness, "2026-11-29 12:00")
+    await at_ticks(harness, "2026-11-30 05:00")  # down over Sunday 18:00, back within 12 h
+    [summary] = summaries(mother)
+    assert "📅 일한 날: 1일" in mother.words(summary)
+
+
+async def test_a_guardian_far_ahead_hears_about_the_workers_finished_day(
+    harness: Harness,
+) -> None:
+    set_time(harness, "2026-11-23 08:00")
+    phone = await worker(harness, tz="America/New_York")
+    mother = harness.phone(GUARDIAN)
+    await mother.join(await harness.invite_guardian("어머니", "민지"))
+    await mother.tap("📆 매일")
+    await phone.tap("📅 일한 날만")
+    await phone.tap("🔕 알리지 않기")
+    await at_ticks(harness, "2026-11-24 10:00", zone=ZoneInfo("America/New_York"))
+    await answer(phone, 2)
+    # Seoul 18:00 on the 25th is 04:00 in New York: the 24th there is finished.
+    await at_ticks(harness, "2026-11-25 18:00")
+    assert any("📅 오늘 일했어요." in mother.words(m) for m in summaries(mother))

@@ -20,12 +20,17 @@ CREATE TABLE guardians (
     alerts          INTEGER CHECK (alerts IN (0, 1)),   -- NULL: not chosen yet
     asked_at        TEXT,                 -- the worker was asked (and may answer any time)
     consent_at      TEXT,                 -- the last time the worker chose what to share
+    consent_seq     INTEGER NOT NULL DEFAULT 0,  -- grows with each choice: older buttons are stale
+    shared_since    TEXT,                 -- sharing (re)started: nothing before is shown
     stopped_at      TEXT,                 -- the worker stopped sharing (until they choose again)
     next_at         TEXT,                 -- when Haru next looks at what this guardian is owed
     UNIQUE (worker_id, name)
 );
 CREATE INDEX guardians_tg ON guardians (tg_user_id) WHERE tg_user_id IS NOT NULL;
 CREATE INDEX guardians_next ON guardians (next_at) WHERE next_at IS NOT NULL;
+
+-- When a paused worker was resumed: days before it are not "missed".
+ALTER TABLE workers ADD COLUMN resumed_at TEXT;
 
 ALTER TABLE invites ADD COLUMN guardian_id INTEGER REFERENCES guardians(id);
 

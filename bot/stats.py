@@ -103,7 +103,7 @@ async def chart_14_days(haru: Haru, lang: str, tz: str, now: datetime) -> tuple[
     today = local_day(tz, now)
     days = [today - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
     async with haru.store.reader() as repo:
-        times = await repo.answers_per_day(at(days[0], time(0), tz))
+        times = await repo.answered_since(at(days[0], time(0), tz))
     counts: Counter[date] = Counter(local_day(tz, moment) for moment in times)
     bars = [Bar(f"{d.month}/{d.day}", counts.get(d, 0)) for d in days]
     png = await asyncio.to_thread(bar_chart, bars, title=t(lang, "stats_chart"),

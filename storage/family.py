@@ -223,7 +223,7 @@ class FamilySql(Rows):
         )
         return {r["id"]: datetime.fromisoformat(r["seen"]) for r in rows if r["seen"]}
 
-    async def answers_per_day(self, since: datetime) -> list[datetime]:
+    async def answered_since(self, since: datetime) -> list[datetime]:
         """Every real answer since `since` (for the coordinators' chart), oldest first."""
         rows = await self._all(
             "SELECT answered_at FROM answers WHERE answered_at >= ? ORDER BY answered_at",

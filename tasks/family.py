@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from tasks.errors import InvalidInput, NotFound
+from tasks.errors import InvalidInput
 from tasks.model import Worker
-from tasks.schedule import DEFAULT_TZ, check_zone, next_local
+from tasks.schedule import next_local
 
 SEND_AT = time(18, 0)  # summaries (and alerts) go out at this local time of the guardian
 SUMMARY_WEEKDAY = 6  # Sunday: the weekly summary
@@ -114,18 +114,3 @@ def check_every(text: str) -> Every:
         return Every(text)
     except ValueError:
         raise InvalidInput(f'--every takes "week" or "day", not "{text}".') from None
-
-
-async def find_guardian(repo: FamilyRepository, name: str, worker_name: str) -> Guardian:
-    worker = await repo.worker_by_name(" ".join(worker_name.split()))
-    if worker is None:
-        raise NotFound(f'There is no worker called "{worker_name}". See `haru worker list`.')
-    guardian = await repo.guardian_by_name(worker.id, " ".join(name.split()))
-    if guardian is None:
-        raise NotFound(f'{worker.name} has no guardian called "{name}". '
-                       "See `haru guardian list`.")
-    return guardian
-
-
-def default_zone(tz: str | None) -> str:
-    return check_zone(tz) if tz is not None else DEFAULT_TZ

@@ -227,7 +227,7 @@ async def on_family_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     if decoded[2] != guardian.consent_seq:
         # A button from before the last choice: nothing changes; that message loses them.
-        same = (_SHARE_OPS.get(op, "-") is guardian.share if op in _SHARE_OPS
+        same = (_SHARE_OPS[op] is guardian.share if op in _SHARE_OPS
                 else (op is FamilyOp.ALERTS_ON) == guardian.alerts)
         await query.answer(t(worker.lang, "stale_saved" if same else "stale"))
         message = _message(query)

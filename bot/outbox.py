@@ -66,9 +66,9 @@ class Outbox:
         async with self.haru.store.reader() as repo:
             # As of now: a consent withdrawn while earlier guardians were sent to counts.
             guardian = await repo.guardian(guardian.id) or guardian
+            worker = await repo.worker(guardian.worker_id)
             if guardian.unreachable_at is None:
                 outgoing = await owed(repo, guardian, due, now)
-                worker = await repo.worker(guardian.worker_id)
         sent, again = 0, False
         for out in outgoing:
             done = await self._send_once(out, worker.name)

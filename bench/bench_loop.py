@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass
 import aiosqlite
 import telegram
 
+from bot.offline import Call
 from storage.db import Database
-from tests.fakegram import Call
 from tests.harness import Harness, Phone
 
 CHOICES = ("🐶 Dog", "🐱 Cat")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import cli_family, cli_quality, cli_reports
+from bot import cli_data, cli_demo, cli_export, cli_family, cli_quality, cli_reports
 from bot.config import BOT_USERNAME_KEY, Config, ConfigError
 from bot.progress import table
 from storage.db import Database
@@ -109,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     cli_quality.add_commands(sub, psub, wsub)
     cli_family.add_commands(sub, isub)
     cli_reports.add_commands(sub)
+    cli_export.add_commands(sub)
+    cli_data.add_commands(sub)
+    cli_demo.add_commands(sub)
     return parser
 
 
@@ -432,6 +435,9 @@ _COMMANDS: dict[tuple[str, ...], Command] = {
     **cli_quality.COMMANDS,  # type: ignore[dict-item]
     **cli_family.COMMANDS,
     **cli_reports.COMMANDS,
+    **cli_export.COMMANDS,
+    **cli_data.COMMANDS,
+    **cli_demo.COMMANDS,
 }
 
 

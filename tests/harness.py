@@ -14,13 +14,13 @@ from telegram.ext import Application, ContextTypes
 from bot.app import build_application
 from bot.config import Config
 from bot.dispatch import Dispatcher
+from bot.offline import FakeTelegram
 from storage.repo import SqlItemSink, Store
 from tasks.daily import PlanReport
 from tasks.importing import PreparedImage, PreparedText
 from tasks.known import Answer
 from tasks.model import Role
 from tasks.workers import ScheduleChange, invite_coordinator, invite_guardian, invite_worker
-from tests.fakegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 

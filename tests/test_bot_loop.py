@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.fakegram import EDITS, SENDS
+from bot.offline import EDITS, SENDS
 from tests.harness import Harness, Phone
 
 
@@ -139,7 +139,7 @@ async def test_a_restart_mid_batch_continues_at_the_right_item(harness: Harness)
 async def test_an_answer_is_saved_even_when_telegram_fails_to_show_the_next_item(
     harness: Harness,
 ) -> None:
-    from tests.fakegram import ApiError
+    from bot.offline import ApiError
 
     phone = await ready(harness, 4)
     await phone.tap("▶️")

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from telegram.error import NetworkError, TimedOut
 
+from bot.offline import SENDS, flood
 from tasks.schedule import parse_clock, parse_days
 from tasks.workers import ScheduleChange, change_schedule
-from tests.fakegram import SENDS, flood
 from tests.harness import Harness, Phone
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -1,5 +1,8 @@
 """An offline Telegram: a `BaseRequest` that records Bot API calls and answers as Telegram would.
 
+The tests drive the real Application through it, and `haru demo` runs the whole bot on it in
+one process, with no network and no token.
+
 It keeps every chat's messages (text, photo, caption, buttons), so a test can look at the
 worker's phone and tap a button by its words. It refuses what Telegram refuses: edits that
 change nothing, callback data over 64 bytes, captions over 1024 characters, broken HTML, a
@@ -107,9 +110,11 @@ class FakeTelegram(BaseRequest):
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        files = {}
+        files: dict[str, bytes] = {}
         if request_data and request_data.contains_files:
-            files = {k: v[1] for k, v in request_data.multipart_data.items()}
+            for key, part in request_data.multipart_data.items():
+                content = part[1]
+                files[key] = content if isinstance(content, bytes) else content.read()
         self.calls.append(Call(name, params, files))
         cut, delivered = self.cut_next.pop(name, (None, False))
         if cut is not None and not delivered:

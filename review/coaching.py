@@ -298,7 +298,7 @@ def run_chance(n: int, shares: Sequence[float], choice: int, length: int) -> flo
             limit[d] = min(n + 1, math.ceil(target / math.log(float(p[d])) - 1e-9))
         elif p[d] >= 1:
             limit[d] = length  # the only choice: any run of `length` is as likely as this one
-    limit = np.maximum(limit, 1)
+    limit = np.maximum(limit, 1).astype(np.int64)
     width = int(limit.max()) + 1
     # alive[d, j]: no qualifying run yet, the last j answers were d (and the one before not).
     alive = np.zeros((k, width), dtype=np.float64)

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 
 
 class PromptKind(StrEnum):
@@ -292,13 +293,13 @@ def run_chance(n: int, shares: Sequence[float], choice: int, length: int) -> flo
     if n < length or p[choice] <= 0:
         return 0.0  # such a run cannot happen at all
     target = length * math.log(float(p[choice]))
-    limit = np.full(k, n + 1, dtype=np.int64)  # n + 1: cannot happen within n answers
+    limit: npt.NDArray[np.int64] = np.full(k, n + 1, dtype=np.int64)  # n + 1: cannot happen within n answers
     for d in range(k):
         if 0 < p[d] < 1:
             limit[d] = min(n + 1, math.ceil(target / math.log(float(p[d])) - 1e-9))
         elif p[d] >= 1:
             limit[d] = length  # the only choice: any run of `length` is as likely as this one
-    limit = np.maximum(limit, 1).astype(np.int64)
+    limit = np.maximum(limit, 1)
     width = int(limit.max()) + 1
     # alive[d, j]: no qualifying run yet, the last j answers were d (and the one before not).
     alive = np.zeros((k, width), dtype=np.float64)

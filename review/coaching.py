@@ -293,7 +293,8 @@ def run_chance(n: int, shares: Sequence[float], choice: int, length: int) -> flo
     if n < length or p[choice] <= 0:
         return 0.0  # such a run cannot happen at all
     target = length * math.log(float(p[choice]))
-    limit: npt.NDArray[np.int64] = np.full(k, n + 1, dtype=np.int64)  # n + 1: cannot happen within n answers
+    # n + 1: cannot happen within n answers
+    limit: npt.NDArray[np.int64] = np.full(k, n + 1, dtype=np.int64)
     for d in range(k):
         if 0 < p[d] < 1:
             limit[d] = min(n + 1, math.ceil(target / math.log(float(p[d])) - 1e-9))

@@ -156,13 +156,16 @@ class QualitySql(Rows):
         )]
         if not slots:
             return 0
-        gold = [r[0] for r in await self._all(
+        unseen = [r[0] for r in await self._all(
             "SELECT id FROM items i WHERE project_id = ? AND role = 'gold'"
             " AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.item_id = i.id AND a.worker_id = ?)"
             " AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.item_id = i.id"
-            "                 AND r.worker_id = ?) ORDER BY random() LIMIT ?",
-            project_id, worker_id, worker_id, count,
+            "                 AND r.worker_id = ?) ORDER BY id LIMIT 1000",
+            project_id, worker_id, worker_id,
         )]
+        # Drawn here, not with SQL's random(): Python's generator can be seeded (haru demo).
+        # The first 1000 unseen are plenty to draw from, and keep a huge gold set cheap.
+        gold = random.sample(unseen, min(count, len(unseen)))
         await self.conn.executemany(
             "INSERT INTO reservations (worker_id, item_id, batch_id, until, rank)"
             " VALUES (?, ?, ?, ?, ?)",

@@ -218,6 +218,8 @@ class Demo:
         self.finished_on: dict[str, date | None] = {IMAGES: None, SENTENCES: None}
         self.guardian_text = self.digest_text = ""
         self.guardian_summaries = 0
+        self.config = Config(db_path=options.out / "haru.db", token=TOKEN,
+                             api_url="https://offline.invalid", bot_username=None)
 
     # --- Telegram, as a phone would use it ---------------------------------------------------
 
@@ -270,9 +272,7 @@ class Demo:
         started = timer.perf_counter()
         out = self.o.out
         await asyncio.to_thread(_prepare_folder, out, self.o.force)
-        config = Config(db_path=out / "haru.db", token=TOKEN, api_url="https://offline.invalid",
-                        bot_username=None)
-        app = build_application(config, request=self.telegram, clock=self.clock,
+        app = build_application(self.config, request=self.telegram, clock=self.clock,
                                 rate_limit=False)
 
         async def record(update: object, context: Any) -> None:
@@ -511,7 +511,7 @@ class Demo:
         if photos:
             data = self.telegram.uploads[photos[-1]["photo"][0]["file_id"]]
             files.append(await asyncio.to_thread(_write, charts / "stats-14-days.png", data))
-        files += await _exports(out, self.store)
+        files += await _exports(out, self.config)
         return files
 
     async def _result(self, out: Path, files: list[Path], seconds: float) -> Result:
@@ -572,9 +572,31 @@ async def _scalar(conn: Any, sql: str, *params: object) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-async def _exports(out: Path, store: Store) -> list[Path]:
-    """Every export format of both projects, as `haru export` writes them."""
-    return []
+async def _exports(out: Path, config: Config) -> list[Path]:
+    """Every export format of both projects, written exactly as `haru export` writes them."""
+    from argparse import Namespace
+
+    from bot.cli_export import config_path, export
+
+    folder = out / "exports"
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    wanted = [(IMAGES, "csv", "demo-images.csv"), (IMAGES, "jsonl", "demo-images.jsonl"),
+              (IMAGES, "label-studio", "demo-images.label-studio.json"),
+              (IMAGES, "imagefolder", "demo-images-imagefolder"),
+              (IMAGES, "answers", "demo-images.answers.csv"),
+              (SENTENCES, "csv", "demo-sentences.csv"),
+              (SENTENCES, "jsonl", "demo-sentences.jsonl"),
+              (SENTENCES, "label-studio", "demo-sentences.label-studio.json"),
+              (SENTENCES, "answers", "demo-sentences.answers.csv")]
+    files = []
+    for project, fmt, name in wanted:
+        args = Namespace(project=project, format=fmt, out=folder / name, everything=False,
+                         force=False)
+        await export(config, args)
+        files.append(folder / name)
+        if fmt == "label-studio":
+            files.append(config_path(folder / name))
+    return files
 
 
 def _prepare_folder(out: Path, force: bool) -> None:

@@ -101,6 +101,29 @@ async def test_it_writes_charts_and_the_guardian_heard_with_consent(tmp_path: Pa
     assert f"Answers: {result.answers} in all = {result.answers} summed over workers" in text
 
 
+async def test_its_exports_hold_what_the_database_holds(tmp_path: Path) -> None:
+    import pandas
+
+    result = await small(tmp_path)
+    out = tmp_path / "demo"
+    db = out / "haru.db"
+    for project in result.projects:
+        labelled = project.agreement + project.model + project.reviewer
+        table = pandas.read_csv(out / "exports" / f"{project.name}.csv")
+        assert len(table) == labelled
+        assert set(table["decided"]) <= {"agreement", "model", "reviewer"}
+        (answers,), = db_rows(db, "SELECT count(*) FROM answers a JOIN items i ON"
+                                  " i.id = a.item_id JOIN projects p ON p.id = i.project_id"
+                                  f" WHERE p.name = '{project.name}' AND i.role = 'work' AND"
+                                  " i.verdict IN ('agreement', 'model', 'reviewer')"
+                                  " AND a.choice IS NOT NULL")
+        raw = pandas.read_csv(out / "exports" / f"{project.name}.answers.csv")
+        assert list(raw.columns) == ["worker", "task", "label"] and len(raw) == answers
+        assert (out / "exports" / f"{project.name}.label-studio.label-config.xml").is_file()
+    pictures = list((out / "exports" / "demo-images-imagefolder").glob("*/*.jpg"))
+    assert len(pictures) == result.projects[0].labelled
+
+
 async def test_the_same_seed_gives_the_same_run_and_another_seed_another(
     tmp_path: Path,
 ) -> None:

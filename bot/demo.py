@@ -359,7 +359,7 @@ class Demo:
             if round_:
                 name = f"{name}{round_ + 1}"
             project = IMAGES if n % 2 == 0 else SENTENCES
-            skill = rng.uniform(0.78, 0.98)
+            skill = rng.uniform(0.85, 0.99)
             worker = SimWorker(name, 1_000_000 + n, "en" if english else "ko", project, skill,
                                unsure=rng.uniform(0.05, 0.3), seconds=rng.uniform(4, 12),
                                attendance=rng.uniform(0.8, 1.0))

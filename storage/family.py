@@ -13,6 +13,7 @@ import aiosqlite
 
 from storage.hours import activity
 from storage.rows import Rows
+from storage.status import ItemCounts, item_counts
 from storage.times import parse_ts, ts
 from tasks.family import Every, Guardian, Share
 from tasks.schedule import next_local
@@ -233,20 +234,18 @@ class FamilySql(Rows):
 
     async def progress(self, since: datetime) -> list[ProjectProgress]:
         """Per project: real items, finished, in review, and answers since `since`."""
+        counts = await item_counts(self.conn)  # the same counts as `haru status`
         rows = await self._all(
-            "SELECT p.name,"
-            " (SELECT count(*) FROM items i WHERE i.project_id = p.id AND i.role = 'work')"
-            "   AS items,"
-            " (SELECT count(*) FROM items i WHERE i.project_id = p.id AND i.role = 'work'"
-            "   AND i.verdict IN ('agreement', 'model', 'reviewer', 'dropped')) AS done,"
-            " (SELECT count(*) FROM items i WHERE i.project_id = p.id AND i.role = 'work'"
-            "   AND i.verdict = 'review') AS review,"
-            " (SELECT count(*) FROM answers a JOIN items i ON i.id = a.item_id"
-            "   WHERE i.project_id = p.id AND a.answered_at >= ?) AS today"
+            "SELECT p.id, p.name, (SELECT count(*) FROM answers a JOIN items i"
+            " ON i.id = a.item_id WHERE i.project_id = p.id AND a.answered_at >= ?) AS today"
             " FROM projects p ORDER BY p.name", ts(since),
         )
-        return [ProjectProgress(r["name"], r["items"], r["done"], r["review"], r["today"])
-                for r in rows]
+        progress = []
+        for r in rows:
+            count = counts.get(r["id"], ItemCounts())
+            progress.append(ProjectProgress(r["name"], count.items, count.done, count.review,
+                                            r["today"]))
+        return progress
 
     # --- coordinators' digest -------------------------------------------------------------
 

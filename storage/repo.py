@@ -14,6 +14,7 @@ from storage.db import Database
 from storage.family import FamilySql
 from storage.people import PeopleSql
 from storage.quality import QualitySql
+from storage.status import StatusSql
 from storage.times import parse_ts, ts
 from tasks.errors import NotFound
 from tasks.importing import PreparedImage, PreparedItem, PreparedText, Rejected
@@ -81,7 +82,7 @@ _FREE = """
 _INVITEE = {"worker": "worker_id", "coordinator": "coordinator_id", "guardian": "guardian_id"}
 
 
-class SqlRepo(PeopleSql, QualitySql, FamilySql):
+class SqlRepo(PeopleSql, QualitySql, FamilySql, StatusSql):
     """Repository over one open transaction (see `Store.uow`)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import BOT_USERNAME_KEY, Config
+from bot.coord_import import BACKGROUND, IMPORT_CAPTION, on_import_file, on_other_file
 from bot.dispatch import TICK_SECONDS, Dispatcher
 from bot.family import on_family_button
 from bot.handlers import (
@@ -41,7 +43,8 @@ log = logging.getLogger(__name__)
 # in its next major version, instead of an int with a deprecation warning.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-COORDINATOR_COMMANDS = ("workers", "pause", "resume", "review", "stats", "help")
+COORDINATOR_COMMANDS = ("workers", "pause", "resume", "review", "stats", "status", "invite",
+                        "import", "help")
 
 JUDGE_SECONDS = 600.0  # how often each project's workers are weighed again (if it changed)
 
@@ -107,6 +110,12 @@ def build_application(
         log.info("Haru is running as @%s on %s", app.bot.username, config.db_path)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        # An import still running is stopped (its file's transaction rolls back; sending the
+        # file again imports the rest) before the database closes under it.
+        running = list(app.bot_data.get(BACKGROUND, ()))
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         haru: Haru | None = app.bot_data.pop("haru", None)
         if haru is not None:
             await haru.store.db.close()
@@ -133,6 +142,12 @@ def build_application(
     app.add_handler(CallbackQueryHandler(on_review_button, pattern=r"^r\."))
     app.add_handler(CallbackQueryHandler(on_family_button, pattern=r"^g\."))
     app.add_handler(CallbackQueryHandler(on_button))
+    # Work sent as a file, captioned /import PROJECT (coordinators; anyone else: on_message).
+    document = filters.Document.ALL
+    import_caption = filters.CaptionRegex(IMPORT_CAPTION)
+    app.add_handler(MessageHandler(private & document & import_caption, on_import_file))
+    app.add_handler(MessageHandler(private & (document | (filters.PHOTO & import_caption)),
+                                   on_other_file))
     app.add_handler(MessageHandler(private, on_message))
     app.add_error_handler(on_error)
     return app

@@ -1,4 +1,4 @@
-"""Coordinators in Telegram: /workers, /pause NAME, /resume NAME, /help.
+"""Coordinators in Telegram: /workers, /pause NAME, /resume NAME, /help (see also coord_tools).
 
 Anyone else sending these gets what they would get for any other word: a worker their
 screen, a stranger one polite line (see `handlers.on_message`).
@@ -70,9 +70,14 @@ async def on_workers(haru: Haru, coordinator: Coordinator, update: Update) -> No
     await update.effective_message.reply_html(await workers_text(haru, coordinator.lang))
 
 
+def coordinator_help(lang: str) -> str:
+    """Every coordinator command, one a line (two catalog entries: each stays short)."""
+    return f"{t(lang, 'coord_help')}\n{t(lang, 'coord_help_tools')}"
+
+
 async def on_help(haru: Haru, coordinator: Coordinator, update: Update) -> None:
     assert update.effective_message is not None
-    await update.effective_message.reply_html(t(coordinator.lang, "coord_help"))
+    await update.effective_message.reply_html(coordinator_help(coordinator.lang))
 
 
 async def on_pause_or_resume(

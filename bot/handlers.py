@@ -10,7 +10,14 @@ from telegram import CallbackQuery, Message, Update, User
 from telegram.ext import ContextTypes
 
 from bot.callbacks import Action, Op, decode
-from bot.coordinators import coordinator_of, on_help, on_pause_or_resume, on_workers
+from bot.coord_tools import on_import_command, on_invite, on_status
+from bot.coordinators import (
+    coordinator_help,
+    coordinator_of,
+    on_help,
+    on_pause_or_resume,
+    on_workers,
+)
 from bot.family import ask_consent, greet_guardian, on_share, refuse_guardian
 from bot.i18n import language_for, t
 from bot.reviewing import forward_reply, notify_help, on_review
@@ -153,12 +160,13 @@ async def _ask_pending(haru: Haru, context: ContextTypes.DEFAULT_TYPE, worker: W
 async def _coordinator_welcome(message: Message, coordinator: Coordinator) -> None:
     lang = coordinator.lang
     welcome = t(lang, "coord_welcome", name=escape(coordinator.name))
-    await message.reply_html(f"{welcome}\n\n{t(lang, 'coord_help')}")
+    await message.reply_html(f"{welcome}\n\n{coordinator_help(lang)}")
 
 
 async def on_coordinator_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/workers, /pause NAME, /resume NAME, /review, /stats, /help: for coordinators; anyone
-    else gets what any other word gets them."""
+    """/workers, /pause NAME, /resume NAME, /review, /stats, /status [PROJECT], /invite worker
+    NAME PROJECT, /import (how to send work as a file), /help: for coordinators; anyone else
+    gets what any other word gets them."""
     haru, message = _haru(context), update.effective_message
     coordinator = await coordinator_of(haru, update)
     if coordinator is None or message is None or not message.text:
@@ -171,6 +179,12 @@ async def on_coordinator_command(update: Update, context: ContextTypes.DEFAULT_T
         await on_review(haru, coordinator, update, context)
     elif command == "stats":
         await on_stats(haru, coordinator, update)
+    elif command == "status":
+        await on_status(haru, coordinator, update, context)
+    elif command == "invite":
+        await on_invite(haru, coordinator, update, context)
+    elif command == "import":
+        await on_import_command(haru, coordinator, update)
     elif command in ("pause", "resume"):
         await on_pause_or_resume(haru, coordinator, update, context, command)
     else:

@@ -6,7 +6,11 @@ one process, with no network and no token.
 It keeps every chat's messages (text, photo, caption, buttons), so a test can look at the
 worker's phone and tap a button by its words. It refuses what Telegram refuses: edits that
 change nothing, callback data over 64 bytes, captions over 1024 characters, broken HTML, a
-callback query answered twice, messages to a user who blocked the bot.
+callback query answered twice, messages to a user who blocked the bot, and getFile on a file
+over the 20 MB a bot may download.
+
+Files users send (`add_file`) are served as Telegram serves them: getFile gives a file_path,
+and the bytes come from GET <base_file_url><token>/<file_path> (recorded as a "download" call).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import unquote
 
 from telegram.request import BaseRequest, RequestData
 
@@ -25,6 +31,9 @@ BOT_USERNAME = "haru_test_bot"
 _HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a",
               "blockquote", "span", "tg-spoiler"}
 SENDS = {"sendMessage", "sendPhoto"}
+DOWNLOAD = "download"  # the method name recorded for a file fetched from the file URL
+MAX_DOWNLOAD_BYTES = 20_000_000  # getFile refuses bigger files ("file is too big")
+_FILE_URL = re.compile(r"/file/bot[^/]+/(?P<path>.+)$")
 EDITS = {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
 
 
@@ -37,6 +46,18 @@ class ApiError(Exception):
 def flood(retry_after: int) -> ApiError:
     """Telegram's flood control: 429 with the seconds to wait."""
     return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+
+
+@dataclass
+class SentFile:
+    """A file a user sent the bot: its bytes, and what Telegram says about it."""
+
+    data: bytes
+    name: str | None
+    size: int | None  # what the update and getFile say (None: not said)
+    too_big: bool  # getFile answers "file is too big", whatever the size says
+    path: str
+    unique_id: str
 
 
 @dataclass
@@ -88,6 +109,8 @@ class FakeTelegram(BaseRequest):
         # method -> (error raised at the HTTP layer, whether Telegram got the request first)
         self.cut_next: dict[str, tuple[Exception, bool]] = {}
         self.menus: dict[str, list[str]] = {}  # setMyCommands: scope (JSON) -> commands
+        self.files: dict[str, SentFile] = {}  # file_id -> a file users sent
+        self._file_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._clock = itertools.count(1_790_000_000)
 
@@ -108,6 +131,9 @@ class FakeTelegram(BaseRequest):
         read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        download = _FILE_URL.search(url)
+        if download is not None and method == "GET":
+            return self._download(unquote(download.group("path")))
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files: dict[str, bytes] = {}
@@ -146,6 +172,54 @@ class FakeTelegram(BaseRequest):
 
     def with_buttons(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.messages(chat_id) if m.get("reply_markup")]
+
+    # --- files users send -----------------------------------------------------------------
+
+    def add_file(self, data: bytes, name: str | None, *, size: int | None = -1,
+                 too_big: bool = False, mime_type: str | None = None) -> dict[str, Any]:
+        """A file a user sends (as a document): its Document, for an update. `size` is the
+        size Telegram states (by default the real one; None: not stated); getFile refuses a
+        stated size over 20 MB, and any file with `too_big`."""
+        number = next(self._file_ids)
+        file_id = f"BQAC{number:06d}{hashlib.sha256(data).hexdigest()[:12]}"
+        stated = len(data) if size == -1 else size
+        suffix = name.rsplit(".", 1)[-1] if name and "." in name else "bin"
+        sent = SentFile(data, name, stated, too_big, f"documents/file_{number}.{suffix}",
+                        f"u{number}")
+        self.files[file_id] = sent
+        document: dict[str, Any] = {"file_id": file_id, "file_unique_id": sent.unique_id}
+        if name is not None:
+            document["file_name"] = name
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        if stated is not None:
+            document["file_size"] = stated
+        return document
+
+    def downloads(self) -> list[str]:
+        """The file paths the bot downloaded, in order."""
+        return [str(c.params["file_path"]) for c in self.calls if c.method == DOWNLOAD]
+
+    def _download(self, path: str) -> tuple[int, bytes]:
+        self.calls.append(Call(DOWNLOAD, {"file_path": path}))
+        for sent in self.files.values():
+            if sent.path == path:
+                return 200, sent.data
+        return 404, json.dumps({"ok": False, "error_code": 404,
+                                "description": "Not Found"}).encode()
+
+    def _api_getFile(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        file_id = str(params.get("file_id", ""))
+        sent = self.files.get(file_id)
+        if sent is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if sent.too_big or (sent.size or 0) > MAX_DOWNLOAD_BYTES:
+            raise ApiError(400, "Bad Request: file is too big")
+        found: dict[str, Any] = {"file_id": file_id, "file_unique_id": sent.unique_id,
+                                 "file_path": sent.path}
+        if sent.size is not None:
+            found["file_size"] = sent.size
+        return found
 
     # --- the Bot API -----------------------------------------------------------------------
 

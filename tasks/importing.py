@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import struct
 import threading
 import unicodedata
 import zipfile
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from functools import partial
 from pathlib import Path, PurePath
 from typing import Protocol
@@ -47,13 +49,19 @@ __all__ = [
     "MAX_ROWS",
     "MAX_SIDE",
     "MAX_TEXT_CHARS",
+    "MAX_ZIP_ENTRIES",
+    "MAX_ZIP_RATIO",
     "ImportReport",
     "ItemSink",
     "PreparedImage",
     "PreparedItem",
     "PreparedText",
     "Rejected",
+    "ZipLimits",
+    "ZipProblem",
+    "ZipRefusal",
     "check_kind",
+    "check_zip",
     "import_path",
     "kind_of",
     "prepare_image",
@@ -63,6 +71,19 @@ __all__ = [
 MAX_TEXT_CHARS = 1000
 MAX_ROWS = 100_000
 MAX_ENTRY_BYTES = 50 * 1024 * 1024
+# A zip is refused whole, before anything in it is unpacked, when it holds more entries than
+# this (like MAX_ROWS: one import should never hold the database for long)...
+MAX_ZIP_ENTRIES = 100_000
+# ...or when its entries say they unpack to more than MAX_ZIP_RATIO times the zip's own size
+# (photos barely compress, sentences ~3-10x; a zip bomb 1,000x and more). Below
+# ZIP_RATIO_FLOOR any ratio is fine: a small zip of repetitive sentences compresses well.
+# zipfile never unpacks more than an entry declares (it cuts the data there, and then the CRC
+# fails), so the declared sizes are a true bound on the work.
+MAX_ZIP_RATIO = 100
+ZIP_RATIO_FLOOR = 100 * 1024 * 1024
+# A central directory larger than this per allowed entry is refused before zipfile reads it
+# (it would build one object per entry): 46 bytes of header, a name and extra fields.
+_ZIP_DIRECTORY_BYTES_PER_ENTRY = 512
 
 _TEXT_SUFFIXES = frozenset({".csv", ".jsonl"})
 _WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -261,7 +282,113 @@ def _folder_units(root: Path) -> list[_Unit]:
     return units
 
 
+class ZipProblem(StrEnum):
+    CORRUPT = "corrupt"  # not a zip, or cut short
+    ENTRIES = "entries"  # too many entries
+    UNPACKED = "unpacked"  # its entries add up to more than the limit
+    RATIO = "ratio"  # its entries add up to an absurd multiple of the zip's size
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    entries: int = MAX_ZIP_ENTRIES
+    unpacked: int | None = None  # bytes: the most all entries together may declare
+    ratio: int = MAX_ZIP_RATIO
+    ratio_floor: int = ZIP_RATIO_FLOOR
+
+
+@dataclass(frozen=True)
+class ZipRefusal:
+    """Why a zip is not opened at all; `found` and `limit` are entries or bytes."""
+
+    problem: ZipProblem
+    name: str
+    found: int = 0
+    limit: int = 0
+    size: int = 0  # the zip's own size in bytes
+
+    def __str__(self) -> str:
+        if self.problem is ZipProblem.CORRUPT:
+            return f"{self.name} is not a valid zip file"
+        if self.problem is ZipProblem.ENTRIES:
+            return (f"{self.name} holds {self.found:,} files; the limit is {self.limit:,} per "
+                    "zip: split it into smaller zips")
+        if self.problem is ZipProblem.UNPACKED:
+            return (f"{self.name} would unpack to {_size(self.found)}; the limit is "
+                    f"{_size(self.limit)} per zip: split it into smaller zips")
+        return (f"{self.name} says it unpacks to {_size(self.found)} from "
+                f"{_size(self.size)}, more than {self.limit} times its size: refused as a "
+                "likely zip bomb")
+
+
+def _size(size: int) -> str:
+    if size < 2**20:
+        return f"{size / 2**10:,.1f} KB"
+    return f"{size / 2**20:,.1f}".removesuffix(".0") + " MB"
+
+
+def _end_record(path: Path) -> tuple[int, int] | None:
+    """(entries, central directory bytes) as the zip's end record declares them, read before
+    zipfile loads the whole directory; None when there is no end record."""
+    with path.open("rb") as file:
+        size = file.seek(0, os.SEEK_END)
+        start = max(0, size - 22 - 65_535)  # the record, and a comment of up to 64 KiB
+        file.seek(start)
+        tail = file.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return None
+        entries, directory = struct.unpack_from("<HI", tail, at + 10)
+        if entries != 0xFFFF and directory != 0xFFFFFFFF:
+            return entries, directory
+        # Zip64: a locator just before the end record points at the larger record.
+        if start + at < 20:
+            return None
+        file.seek(start + at - 20)
+        locator = file.read(20)
+        if locator[:4] != b"PK\x06\x07":
+            return None
+        file.seek(struct.unpack_from("<Q", locator, 8)[0])
+        record = file.read(56)
+        if len(record) < 56 or record[:4] != b"PK\x06\x06":
+            return None
+        entries64, directory64 = struct.unpack_from("<QQ", record, 32)
+        return int(entries64), int(directory64)
+
+
+def check_zip(path: Path, limits: ZipLimits | None = None) -> ZipRefusal | None:
+    """A zip bomb, or a zip too big to import at once, refused before anything is unpacked:
+    only its directory is read. None: it may be imported."""
+    limits = limits or ZipLimits()
+    name = path.name
+    try:
+        size = path.stat().st_size
+        end = _end_record(path)
+        if end is None:
+            return ZipRefusal(ZipProblem.CORRUPT, name)
+        if end[0] > limits.entries or end[1] > limits.entries * _ZIP_DIRECTORY_BYTES_PER_ENTRY:
+            found = max(end[0], end[1] // _ZIP_DIRECTORY_BYTES_PER_ENTRY)
+            return ZipRefusal(ZipProblem.ENTRIES, name, found, limits.entries)
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError, struct.error):
+        return ZipRefusal(ZipProblem.CORRUPT, name)
+    except OSError as exc:
+        raise InvalidInput(f"{path} cannot be read ({exc.strerror})") from exc
+    if len(entries) > limits.entries:  # the end record may understate them
+        return ZipRefusal(ZipProblem.ENTRIES, name, len(entries), limits.entries)
+    unpacked = sum(info.file_size for info in entries)
+    if limits.unpacked is not None and unpacked > limits.unpacked:
+        return ZipRefusal(ZipProblem.UNPACKED, name, unpacked, limits.unpacked, size)
+    if unpacked > limits.ratio_floor and unpacked > limits.ratio * max(size, 1):
+        return ZipRefusal(ZipProblem.RATIO, name, unpacked, limits.ratio, size)
+    return None
+
+
 def _zip_units(path: Path, stack: ExitStack) -> list[_Unit]:
+    refusal = check_zip(path)
+    if refusal is not None and refusal.problem is not ZipProblem.CORRUPT:
+        raise InvalidInput(f"{refusal}.")
     try:
         archive = stack.enter_context(zipfile.ZipFile(path))
     except (zipfile.BadZipFile, EOFError, ValueError):

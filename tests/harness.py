@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.app import build_application
 from bot.config import Config
+from bot.coord_import import BACKGROUND
 from bot.dispatch import Dispatcher
 from bot.offline import FakeTelegram
 from storage.repo import SqlItemSink, Store
@@ -87,13 +89,25 @@ class Harness:
         assert self.app is not None
         return self.app.bot_data["haru"].store  # type: ignore[no-any-return]
 
-    async def feed(self, data: dict[str, Any]) -> None:
+    async def feed(self, data: dict[str, Any], *, wait: bool = True) -> None:
+        """Process one update; with `wait`, also what it started beside it (an import)."""
         assert self.app is not None
         data = {"update_id": next(self._updates), **data}
+        running: set[asyncio.Task[None]] = self.app.bot_data.setdefault(BACKGROUND, set())
+        before = set(running)
         await self.app.process_update(Update.de_json(data, self.app.bot))
+        if wait and (started := running - before):
+            await asyncio.gather(*started)
         if self.errors:
             failure = AssertionError(f"the bot failed on an update: {self.errors!r}")
             raise failure from self.errors[0]
+
+    async def settle(self) -> None:
+        """Wait for everything started beside the updates (coordinators' imports) to end."""
+        assert self.app is not None
+        running: set[asyncio.Task[None]] = self.app.bot_data.get(BACKGROUND, set())
+        while running:
+            await asyncio.gather(*list(running))
 
     def phone(self, user_id: int, name: str = "민지", language: str = "ko") -> Phone:
         return Phone(self, user_id, name, language)
@@ -180,17 +194,46 @@ class Phone:
         rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
         return [b["text"] for row in rows for b in row]
 
-    async def send(self, text: str, reply_to: dict[str, Any] | None = None) -> None:
-        entities = []
-        if text.startswith("/"):
-            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        message = {
+    def _message(self, **content: Any) -> dict[str, Any]:
+        return {
             "message_id": 10_000 + next(self._messages), "date": 1_790_000_000,
             "chat": {"id": self.user_id, "type": "private", "first_name": "W"},
-            "from": self.user, "text": text, "entities": entities,
+            "from": self.user, **content,
         }
+
+    @staticmethod
+    def _commands(text: str) -> list[dict[str, Any]]:
+        if not text.startswith("/"):
+            return []
+        return [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+
+    async def send(self, text: str, reply_to: dict[str, Any] | None = None) -> None:
+        message = self._message(text=text, entities=self._commands(text))
         if reply_to is not None:
             message["reply_to_message"] = reply_to
+        await self.h.feed({"message": message})
+
+    async def send_document(self, data: bytes, file_name: str | None,
+                            caption: str | None = None, *, wait: bool = True,
+                            **stated: Any) -> dict[str, Any]:
+        """Send a file (📎 File), with a caption; `stated` goes to FakeTelegram.add_file
+        (size=..., too_big=True). Without `wait`, an import it starts may still be running.
+        Returns the Document as the bot got it."""
+        document = self.h.telegram.add_file(data, file_name, **stated)
+        message = self._message(document=document)
+        if caption is not None:
+            message.update(caption=caption, caption_entities=self._commands(caption))
+        await self.h.feed({"message": message}, wait=wait)
+        return document
+
+    async def send_photo(self, data: bytes, caption: str | None = None) -> None:
+        """Send a picture as a photo (Telegram compresses it)."""
+        document = self.h.telegram.add_file(data, None)
+        sizes = [{"file_id": document["file_id"], "file_unique_id": document["file_unique_id"],
+                  "width": 1280, "height": 960, "file_size": len(data)}]
+        message = self._message(photo=sizes)
+        if caption is not None:
+            message.update(caption=caption, caption_entities=self._commands(caption))
         await self.h.feed({"message": message})
 
     def button_data(self, label: str, message: dict[str, Any] | None = None) -> str:

@@ -284,9 +284,10 @@ async def cmd_invite_coordinator(args: argparse.Namespace, config: Config) -> in
     print(f"https://t.me/{username}?start={invite.code}")
     name = invite.coordinator.name
     notes = [f"For coordinator {name}: one use, valid for {args.valid_days} days.",
-             "In Telegram they can send /workers, /pause NAME, /resume NAME, /review and "
-             "/stats; they hear when a worker cannot be reached or asks for help, and get a "
-             "daily digest at 18:00 (change it with `haru coordinator set`)."]
+             "In Telegram they can send /workers, /pause NAME, /resume NAME, /review, /stats, "
+             "/status and /invite worker NAME PROJECT, and send work as a file captioned "
+             "/import PROJECT; they hear when a worker cannot be reached or asks for help, and "
+             "get a daily digest at 18:00 (change it with `haru coordinator set`)."]
     if invite.replaces_phone:
         notes.append(f"{name} has joined before: the phone that opens this link replaces theirs.")
     print("\n".join(notes), file=sys.stderr)

@@ -162,6 +162,7 @@ class ProjectResult:
     right: int  # finished labels that match the truth
     pair_agreement: float  # share of answer pairs on an item that agree
     workers: int
+    stuck: int = 0  # open items every worker of the project has already answered
 
     @property
     def labelled(self) -> int:
@@ -556,8 +557,12 @@ class Demo:
                                 project_id)
         workers = await _scalar(conn, "SELECT count(*) FROM workers WHERE project_id = ?",
                                 project_id)
+        stuck = await _scalar(
+            conn, "SELECT count(*) FROM items i WHERE i.project_id = ? AND i.role = 'work'"
+            " AND (i.verdict IS NULL OR i.verdict = 'more') AND (SELECT count(*) FROM answers a"
+            " WHERE a.item_id = i.id) >= ?", project_id, workers)
         return ProjectResult(
-            name=name, items=len(rows),
+            stuck=stuck, name=name, items=len(rows),
             finished=verdicts["agreement"] + verdicts["model"] + verdicts["reviewer"]
             + verdicts["dropped"],
             agreement=verdicts["agreement"], model=verdicts["model"],
@@ -718,19 +723,30 @@ def report(result: Result) -> str:
         quality = (f"{_pct(p.right, p.labelled)} of the final labels match the truth; "
                    f"{p.reviewer + p.dropped} items ({_pct(p.reviewer + p.dropped, p.items)}) "
                    "needed the coordinator")
-        if finished_on is not None:
+        if p.workers < o.overlap:
+            lines.append(f"  {p.name}: cannot finish: each item needs {o.overlap} different "
+                         f"workers and this project has {p.workers}. Give --workers at least "
+                         f"{2 * o.overlap} (the projects share them), or a smaller --overlap.")
+        elif finished_on is not None:
             used = [d.day for d in result.days].index(finished_on) + 1
             lines.append(f"  {p.name}: {p.items} items took {p.answers} answers "
                          f"({p.answers / p.items:.1f} each) from {p.workers} workers and were "
                          f"all settled on working day {used}; {quality}.")
         else:
-            left = p.items - p.finished
-            more = math.ceil(left * o.overlap / per_day) if per_day else None
-            lines.append(f"  {p.name}: {p.finished} of {p.items} items settled in {o.days} "
-                         f"working days by {p.workers} workers ({p.answers} answers, "
-                         f"{per_day:.0f} a day); the {left} left need about "
-                         f"{more if more is not None else 'an unknown number of'} more working "
-                         f"day(s); {quality}.")
+            flowing = p.open - p.stuck
+            parts = [f"{p.finished} of {p.items} items settled in {o.days} working days by "
+                     f"{p.workers} workers ({p.answers} answers, {per_day:.0f} a day)"]
+            if flowing:
+                more = math.ceil(flowing * o.overlap / per_day) if per_day else None
+                parts.append(f"{flowing} still collecting answers need about "
+                             f"{more if more is not None else 'an unknown number of'} more "
+                             "working day(s)")
+            if p.review:
+                parts.append(f"{p.review} wait in the review queue")
+            if p.stuck:
+                parts.append(f"{p.stuck} were answered by all {p.workers} workers and wait for "
+                             "one more, which this project does not have (add workers)")
+            lines.append(f"  {p.name}: {'; '.join(parts)}; {quality}.")
     calls = result.calls
     sent = sum(calls[m] for m in ("sendMessage", "sendPhoto"))
     edits = sum(calls[m] for m in calls if m.startswith("edit"))

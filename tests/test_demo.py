@@ -164,6 +164,13 @@ async def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert db_rows(out / "haru.db", "SELECT count(*) FROM answers") == [(answers,)]
 
 
+async def test_the_planner_says_when_too_few_workers_can_never_finish(tmp_path: Path) -> None:
+    result = await small(tmp_path, workers=4, overlap=3, days=1)
+    text = report(result)
+    assert "cannot finish: each item needs 3 different workers and this project has 2" in text
+    assert all(p.finished == 0 for p in result.projects)
+
+
 @pytest.mark.parametrize("args, words", [
     (["--workers", "1"], "--workers 1"),
     (["--items", "0"], "--items 0"),

@@ -75,6 +75,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from tasks.projects import is_emoji_char
+
 FINISHED = ("agreement", "model", "reviewer")
 CONTROL = "label"  # the name of the Choices tag in the labeling config
 ANSWERS_HEADER = ("worker", "task", "label")
@@ -108,19 +110,12 @@ class ExportItem:
 # --- names ----------------------------------------------------------------------------------
 
 
-def _is_emoji_char(ch: str) -> bool:
-    cp = ord(ch)
-    if cp in (0x200D, 0xFE0F, 0x20E3) or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F:
-        return True  # joiner, presentation selector, keycap, skin tones, tag characters
-    return unicodedata.category(ch) == "So"
-
-
 def class_name(choice: str) -> str:
     """A choice's words without its emoji, safe as a folder name; may be empty."""
     text = unicodedata.normalize("NFC", " ".join(choice.split()))
     keycap = _KEYCAP.match(text)
     cut = keycap.end() if keycap else 0
-    while cut < len(text) and (_is_emoji_char(text[cut]) or text[cut].isspace()):
+    while cut < len(text) and (is_emoji_char(text[cut]) or text[cut].isspace()):
         cut += 1
     return _UNSAFE.sub("-", text[cut:]).strip(" .")
 

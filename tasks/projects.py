@@ -56,7 +56,8 @@ def validate_question(question: str) -> str:
     return question
 
 
-def _is_emoji_char(ch: str) -> bool:
+def is_emoji_char(ch: str) -> bool:
+    """Part of an emoji: a symbol, or a joiner, selector, keycap, skin tone or tag."""
     cp = ord(ch)
     if cp in (0x200D, 0xFE0F, 0x20E3) or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F:
         return True  # joiner, presentation selector, keycap, skin tones, tag characters
@@ -73,12 +74,12 @@ def parse_choice(raw: str) -> tuple[str, str]:
     hint = f'Each --choice is one emoji and one or two words, like "🐶 Dog"; got "{raw}".'
     keycap = _KEYCAP.match(text)
     cut = keycap.end() if keycap else 0
-    while cut < len(text) and _is_emoji_char(text[cut]):
+    while cut < len(text) and is_emoji_char(text[cut]):
         cut += 1
     emoji, words = text[:cut], text[cut:].split()
     if not emoji or not words:
         raise InvalidInput(hint)
-    if len(words) > 2 or any(any(_is_emoji_char(c) for c in w) for w in words):
+    if len(words) > 2 or any(any(is_emoji_char(c) for c in w) for w in words):
         raise InvalidInput(hint)
     if not all(any(c.isalnum() for c in w) for w in words):
         raise InvalidInput(hint)

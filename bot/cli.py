@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import re
+import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -447,6 +450,29 @@ _ACTIONS = ("project_command", "role", "worker_command", "guardian_command", "su
             "coordinator_command", "report_command")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, timeout, systemd) during a command: handled like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """A plain `kill` unwinds like Ctrl-C, so every `finally` runs: an export, a backup or a
+    report removes its temporary file instead of leaving it behind. (`haru run` has its own
+    handling: python-telegram-bot stops cleanly on SIGTERM.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (tests call main from others)
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -457,10 +483,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             v for v in (args.command, *(getattr(args, name, None) for name in _ACTIONS))
             if v
         )
-        return asyncio.run(_COMMANDS[key](args, config))
+        with _terminated_as_interrupt():
+            return asyncio.run(_COMMANDS[key](args, config))
     except (ConfigError, TaskError, StorageError) as exc:
         print(f"haru: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
+    except Terminated:
+        return 143
     except KeyboardInterrupt:
         return 130
 

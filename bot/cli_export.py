@@ -310,6 +310,8 @@ async def export(config: Config, args: argparse.Namespace) -> tuple[str, str | N
     """One export as `haru export` makes it (args: project, format, out, everything, force):
     its summary line, and a note for stderr if some items were left out."""
     fmt = check_format(args.format)
+    if args.out.name in ("", ".", ".."):  # ".", "sub/..": the folder by its own name
+        args.out = Path(os.path.abspath(args.out))
     targets = [args.out, config_path(args.out)] if fmt == "label-studio" else [args.out]
     for target in targets:
         check_target(target, folder=fmt == "imagefolder", force=args.force,

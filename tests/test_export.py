@@ -23,7 +23,14 @@ from label_studio_sdk.label_interface.objects import TaskValue
 
 import storage.exports
 from bot.cli import main
-from review.export import CsvWriter, JsonlWriter, class_name, class_names, pseudonym
+from review.export import (
+    CsvWriter,
+    JsonlWriter,
+    LabelStudioWriter,
+    class_name,
+    class_names,
+    pseudonym,
+)
 from tests.harness import Harness
 
 CHOICES = ("🐶 Dog", "🐱 고양이", "🐰 Rabbit")
@@ -485,6 +492,35 @@ def test_a_failure_midway_leaves_nothing_at_the_place(
     with pytest.raises(RuntimeError):
         export("animals", "--format", "jsonl", "--out", str(out / "animals.jsonl"))
     assert os.listdir(out) == []
+
+
+def test_a_kill_midway_leaves_no_temporary_file(
+    db: Path, out: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGTERM (kill, timeout, systemd stop) unwinds like Ctrl-C: the temporaries go too."""
+    import signal
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(LabelStudioWriter, "add", killed)
+    assert export("animals", "--format", "label-studio", "--out", str(out / "t.json")) == 143
+    monkeypatch.setattr(JsonlWriter, "add", killed)
+    assert export("animals", "--format", "jsonl", "--out", str(out / "a.jsonl")) == 143
+    assert os.listdir(out) == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back afterwards
+
+
+def test_an_image_folder_may_be_written_over_by_its_own_name_dot(
+    db: Path, out: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = out / "animals"
+    assert export("animals", "--format", "imagefolder", "--out", str(folder)) == 0
+    before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    monkeypatch.chdir(folder)
+    assert export("animals", "--format", "imagefolder", "--out", ".", "--force") == 0
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == before
+    assert os.listdir(out) == ["animals"]
 
 
 def test_a_failed_forced_image_folder_keeps_the_earlier_export(

@@ -95,6 +95,11 @@ def _is_database(path: Path, database: Path) -> bool:
     return False
 
 
+def _named(out: Path) -> Path:
+    """".", "sub/..": the folder by its own name, so a temporary can be made beside it."""
+    return Path(os.path.abspath(out)) if out.name in ("", ".", "..") else out
+
+
 def check_target(path: Path, *, folder: bool, force: bool, database: Path) -> None:
     """Refuse a place before anything is read, so a refusal leaves nothing behind."""
     try:
@@ -310,8 +315,7 @@ async def export(config: Config, args: argparse.Namespace) -> tuple[str, str | N
     """One export as `haru export` makes it (args: project, format, out, everything, force):
     its summary line, and a note for stderr if some items were left out."""
     fmt = check_format(args.format)
-    if args.out.name in ("", ".", ".."):  # ".", "sub/..": the folder by its own name
-        args.out = Path(os.path.abspath(args.out))
+    args.out = _named(args.out)
     targets = [args.out, config_path(args.out)] if fmt == "label-studio" else [args.out]
     for target in targets:
         check_target(target, folder=fmt == "imagefolder", force=args.force,

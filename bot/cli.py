@@ -193,8 +193,12 @@ async def cmd_project_list(args: argparse.Namespace, config: Config) -> int:
         return 0
     try:
         async with store.db.read() as conn:
+            # Items are the real work, as in `haru status`; gold and practice come beside.
             cursor = await conn.execute(
-                "SELECT p.name, p.question, p.overlap, count(i.id) FROM projects p"
+                "SELECT p.name, p.question, p.overlap,"
+                " count(i.id) FILTER (WHERE i.role = 'work'),"
+                " count(i.id) FILTER (WHERE i.role = 'gold'),"
+                " count(i.id) FILTER (WHERE i.role = 'practice') FROM projects p"
                 " LEFT JOIN items i ON i.project_id = p.id GROUP BY p.id ORDER BY p.name"
             )
             rows = list(await cursor.fetchall())
@@ -202,8 +206,9 @@ async def cmd_project_list(args: argparse.Namespace, config: Config) -> int:
         await store.db.close()
     if not rows:
         print("No projects yet. Create one with `haru project create`.")
-    for name, question, overlap, items in rows:
-        print(f"{name}\t{items} items\toverlap {overlap}\t{question}")
+    for name, question, overlap, items, gold, practice in rows:
+        known = f" (+{gold} gold, {practice} practice)" if gold or practice else ""
+        print(f"{name}\t{items} items{known}\toverlap {overlap}\t{question}")
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
-from bot.demo import DemoOptions, report, run_demo
+from bot.demo import DemoOptions, prepare_folder, report, run_demo
 
 Command = Callable[[argparse.Namespace, Config], Coroutine[Any, Any, int]]
 _DEFAULTS = DemoOptions()
@@ -48,9 +48,9 @@ async def cmd_demo(args: argparse.Namespace, config: Config) -> int:
                           days=args.days, seed=args.seed, out=args.out, force=args.force,
                           batch=args.batch)
     options.check()
+    await asyncio.to_thread(prepare_folder, options.out, options.force)
     print(f"Running the demo in {options.out}/ (offline; no token needed)...", flush=True)
-    result = await run_demo(options)
-    await asyncio.sleep(0)
+    result = await run_demo(options, prepared=True)
     print(report(result))
     return 0
 

@@ -148,7 +148,8 @@ async def _request(haru: Haru, message: Message, lang: str) -> ImportRequest | N
     document = message.document
     match = IMPORT_CAPTION.match(message.caption or "")
     assert document is not None and match is not None
-    words = (match.group("args") or "").split()
+    # The first line names the project; a note on the lines below it is the coordinator's.
+    words = (match.group("args") or "").strip().split("\n", 1)[0].split()
     role = None
     if len(words) == 2 and words[1].lower() in (Role.GOLD, Role.PRACTICE):
         role, words = Role(words[1].lower()), words[:1]

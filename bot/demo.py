@@ -197,8 +197,10 @@ def working_days(count: int, today: date) -> list[date]:
 
 
 class Demo:
-    def __init__(self, options: DemoOptions, today: date | None = None) -> None:
+    def __init__(self, options: DemoOptions, today: date | None = None,
+                 prepared: bool = False) -> None:
         self.o = options
+        self.prepared = prepared  # the folder was made ready by the caller
         self.rng = random.Random(options.seed)
         self.telegram = FakeTelegram()
         self.days = working_days(options.days, today or datetime.now(SEOUL).date())
@@ -206,6 +208,7 @@ class Demo:
                             .astimezone(UTC))
         self.app: Application | None = None  # type: ignore[type-arg]
         self.truth: dict[int, tuple[int, float]] = {}  # item id -> (answer, difficulty)
+        self.practice: set[int] = set()  # practice items: not counted in a worker's figures
         self.project_ids: dict[str, int] = {}
         self.choices: dict[str, int] = {}
         self.workers: list[SimWorker] = []
@@ -272,7 +275,8 @@ class Demo:
     async def run(self) -> Result:
         started = timer.perf_counter()
         out = self.o.out
-        await asyncio.to_thread(_prepare_folder, out, self.o.force)
+        if not self.prepared:
+            await asyncio.to_thread(prepare_folder, out, self.o.force)
         app = build_application(self.config, request=self.telegram, clock=self.clock,
                                 rate_limit=False)
 
@@ -337,8 +341,10 @@ class Demo:
         every = {i.key: i for i in (*image_items, *image_gold, *image_practice, *text_items,
                                     *text_gold, *text_practice)}
         async with self.store.db.read() as conn:
-            cursor = await conn.execute("SELECT id, kind, text, source FROM items")
-            for item_id, kind, text, source in await cursor.fetchall():
+            cursor = await conn.execute("SELECT id, kind, text, source, role FROM items")
+            for item_id, kind, text, source, role in await cursor.fetchall():
+                if role == "practice":
+                    self.practice.add(item_id)
                 key = text if kind == "text" else source.rsplit("/", 1)[-1]
                 sample = every[key]
                 self.truth[item_id] = (sample.answer, sample.difficulty)
@@ -445,8 +451,9 @@ class Demo:
                 tap = next((d for d in answers if d.rsplit(".", 1)[1] == wanted), answers[0])
                 self.clock.advance(self.rng.uniform(0.5, 1.5) * worker.seconds)
                 await self.press(user, tap, message)
-                worker.answered += 1
-                worker.right += choice == truth
+                if item not in self.practice:
+                    worker.answered += 1
+                    worker.right += choice == truth
                 started_on = None
                 continue
             starts = [d for d in data if d.startswith("s.")]
@@ -563,8 +570,7 @@ class Demo:
             " WHERE a.item_id = i.id) >= ?", project_id, workers)
         return ProjectResult(
             stuck=stuck, name=name, items=len(rows),
-            finished=verdicts["agreement"] + verdicts["model"] + verdicts["reviewer"]
-            + verdicts["dropped"],
+            finished=verdicts["agreement"] + verdicts["model"] + verdicts["reviewer"],
             agreement=verdicts["agreement"], model=verdicts["model"],
             reviewer=verdicts["reviewer"], dropped=verdicts["dropped"],
             review=verdicts["review"], open=verdicts["open"] + verdicts["more"],
@@ -604,25 +610,34 @@ async def _exports(out: Path, config: Config) -> list[Path]:
     return files
 
 
-def _prepare_folder(out: Path, force: bool) -> None:
-    """The demo's folder: made if new; an earlier demo in it is replaced only with --force."""
+MARKER = ".haru-demo"  # written by the demo into its folder: only then may --force replace
+_OURS = ("haru.db", "samples", "exports", "charts")
+
+
+def prepare_folder(out: Path, force: bool) -> None:
+    """The demo's folder: made if new. What an earlier demo made there is replaced only with
+    --force, and only if the folder carries the demo's marker: a real haru.db, or folders the
+    demo did not make, are never touched."""
     if out.exists() and not out.is_dir():
         raise InvalidInput(f"--out {out} is a file: give a folder for the demo.")
-    ours = [out / "haru.db", out / "samples", out / "exports", out / "charts"]
-    if any(p.exists() for p in ours):
+    present = [name for name in _OURS if (out / name).exists()]
+    if present and not (out / MARKER).is_file():
+        raise InvalidInput(f"{out} already holds {', '.join(present)}, not made by a demo: "
+                           "give a new or empty --out folder (nothing was changed).")
+    if present:
         if not force:
             raise InvalidInput(f"{out} already holds a demo: add --force to replace it, "
                                "or give another --out folder.")
-        for path in ours:
-            if path.is_dir():
-                shutil.rmtree(path)
+        for name in _OURS[1:]:
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
         for suffix in ("", "-wal", "-shm"):
             (out / f"haru.db{suffix}").unlink(missing_ok=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".haru-demo-probe"
-        probe.write_bytes(b"")
-        probe.unlink()
+        (out / MARKER).write_text("Made by `haru demo`: `haru demo --force` may replace "
+                                  "haru.db, samples/, exports/ and charts/ here.\n",
+                                  encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"Cannot write to {out}: {exc.strerror or exc}.") from None
 
@@ -694,8 +709,8 @@ def report(result: Result) -> str:
                 str(d.reviewed), str(d.open_after.get(IMAGES, 0)),
                 str(d.open_after.get(SENTENCES, 0))) for d in result.days]),
         "",
-        "Projects (finished = agreement + model + reviewer + dropped; "
-        "items = finished + in review + open)",
+        "Projects (finished = agreement + model + reviewer, as in haru status and the exports; "
+        "items = finished + dropped + in review + open)",
     ]
     rows = []
     for p in result.projects:
@@ -714,8 +729,10 @@ def report(result: Result) -> str:
                                                          if w.top_button else ""),
           str(result.answers_by_worker.get(w.name, 0)), _pct(w.right, w.answered))
          for w in result.workers]))
-    lines.append(f"Answers: {result.answers} in all = {total} summed over workers; "
-                 f"{result.practice_answers} practice answers besides.")
+    work = sum(p.answers for p in result.projects)
+    lines.append(f"Answers: {result.answers} in all ({work} on work items, as in the projects "
+                 f"table, and {result.answers - work} on hidden gold) = {total} summed over "
+                 f"workers; {result.practice_answers} practice answers besides.")
     lines += ["", f"Capacity (each worker up to {o.batch} items a working day)"]
     for p in result.projects:
         per_day = p.answers / len(result.days)
@@ -734,7 +751,8 @@ def report(result: Result) -> str:
                          f"all settled on working day {used}; {quality}.")
         else:
             flowing = p.open - p.stuck
-            parts = [f"{p.finished} of {p.items} items settled in {o.days} working days by "
+            settled = p.finished + p.dropped
+            parts = [f"{settled} of {p.items} items settled in {o.days} working days by "
                      f"{p.workers} workers ({p.answers} answers, {per_day:.0f} a day)"]
             if flowing:
                 more = math.ceil(flowing * o.overlap / per_day) if per_day else None
@@ -768,7 +786,8 @@ def report(result: Result) -> str:
     return "\n".join(lines)
 
 
-async def run_demo(options: DemoOptions, today: date | None = None) -> Result:
+async def run_demo(options: DemoOptions, today: date | None = None, *,
+                   prepared: bool = False) -> Result:
     options.check()
     quiet = [logging.getLogger(name) for name in ("haru", "bot", "tasks", "review", "storage",
                                                   "telegram", "apscheduler", "httpx")]
@@ -778,7 +797,7 @@ async def run_demo(options: DemoOptions, today: date | None = None) -> Result:
     state = random.getstate()
     random.seed(options.seed)  # gold's place in a batch: the same seed gives the same run
     try:
-        return await Demo(options, today).run()
+        return await Demo(options, today, prepared).run()
     finally:
         random.setstate(state)
         for log, level in zip(quiet, levels, strict=True):

@@ -226,6 +226,17 @@ async def test_a_jsonl_file_with_a_bot_mention_in_the_caption_is_imported(
                             "넣지 못한 까닭:\n• a.jsonl:2: text 값이 없어요")
 
 
+async def test_a_note_below_the_caption_line_is_the_coordinators_own(
+    harness: Harness,
+) -> None:
+    await harness.project("reviews")
+    boss = await coach(harness)
+    await boss.send_document("text\n맛있어요\n".encode(), "s.csv",
+                             "/import reviews\n오늘 받은 후기예요")
+    assert boss.words() == ("✅ reviews에 문장 1개를 넣었어요.\n"
+                            "이미 있던 것 0개 · 넣지 못한 것 0개")
+
+
 async def test_a_strangers_or_workers_file_is_never_downloaded(harness: Harness) -> None:
     await harness.pictures(await harness.project("animals"), 3)
     data = zipped({"a.jpg": jpeg(1)})

@@ -59,12 +59,13 @@ async def test_the_numbers_add_up_against_the_database(tmp_path: Path) -> None:
     assert len(per_worker) == 4
     # finished + in review + open = items, per project, and each count is the database's
     for project in result.projects:
-        assert project.finished + project.review + project.open == project.items == 12
+        assert (project.finished + project.dropped + project.review + project.open
+                == project.items == 12)
         (finished,), = db_rows(db, "SELECT count(*) FROM items i JOIN projects p ON"
                                    " p.id = i.project_id WHERE p.name = '" + project.name +
                                    "' AND i.role = 'work' AND i.verdict IN ('agreement',"
-                                   " 'model', 'reviewer', 'dropped')")
-        assert project.finished == finished
+                                   " 'model', 'reviewer')")
+        assert project.finished == finished  # the same "finished" as haru status and exports
     assert {p.name for p in result.projects} == {IMAGES, SENTENCES}
     (batches,), = db_rows(db, "SELECT count(*) FROM batches")
     assert result.batches == batches == sum(d.batches for d in result.days) >= 4
@@ -98,7 +99,14 @@ async def test_it_writes_charts_and_the_guardian_heard_with_consent(tmp_path: Pa
     text = report(result)
     for project in result.projects:
         assert project.name in text
-    assert f"Answers: {result.answers} in all = {result.answers} summed over workers" in text
+    work = sum(p.answers for p in result.projects)
+    assert 0 < work < result.answers  # the rest are hidden gold's
+    assert (f"Answers: {result.answers} in all ({work} on work items, as in the projects "
+            f"table, and {result.answers - work} on hidden gold) = {result.answers} summed "
+            "over workers") in text
+    # a worker's figures leave practice out: their real and gold answers only
+    for worker in result.workers:
+        assert worker.answered == result.answers_by_worker[worker.name]
 
 
 async def test_its_exports_hold_what_the_database_holds(tmp_path: Path) -> None:
@@ -187,10 +195,46 @@ def test_bad_options_are_one_clear_line(
     assert not out.exists()
 
 
+async def test_every_other_command_works_on_the_demos_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    await small(tmp_path)
+    monkeypatch.setenv("HARU_DB", str(tmp_path / "demo" / "haru.db"))
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["project", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[:2] for line in listed] == [
+        [IMAGES, "12 items (+6 gold, 6 practice)"], [SENTENCES, "12 items (+6 gold, 6 practice)"]]
+    assert await asyncio.to_thread(main, ["status"]) == 0
+    status = capsys.readouterr().out
+    assert IMAGES in status and SENTENCES in status
+    assert await asyncio.to_thread(main, ["backup", str(tmp_path / "copy.db")]) == 0
+    assert db_rows(tmp_path / "copy.db", "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_force_never_replaces_what_the_demo_did_not_make(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A coordinator's own folder, with their haru.db and exports: refused even with --force."""
+    folder = tmp_path / "work"
+    (folder / "exports").mkdir(parents=True)
+    (folder / "exports" / "contract.pdf").write_text("precious")
+    (folder / "haru.db").write_bytes(b"real data")
+    for extra in ([], ["--force"]):
+        assert main(["demo", "--out", str(folder), "--days", "1", *extra]) == 1
+        err = capsys.readouterr()
+        assert "not made by a demo" in err.err and "--force" not in err.err
+        assert "Running" not in err.out
+    assert (folder / "haru.db").read_bytes() == b"real data"
+    assert (folder / "exports" / "contract.pdf").read_text() == "precious"
+    assert sorted(p.name for p in folder.iterdir()) == ["exports", "haru.db"]
+
+
 def test_an_out_that_is_a_file_is_refused(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "afile"
     target.write_text("mine")
     assert main(["demo", "--out", str(target), "--days", "1"]) == 1
-    assert "is a file" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "is a file" in printed.err and printed.out == ""
     assert target.read_text() == "mine"

@@ -36,7 +36,7 @@ from review.export import (
 )
 from storage import exports
 from storage.db import Database
-from storage.files import temp_beside
+from storage.files import put_in_place, temp_beside
 from storage.repo import Store
 from tasks.errors import InvalidInput, NotFound, TaskError
 from tasks.model import ItemKind, Project
@@ -157,25 +157,15 @@ class _Staged:
     def place(self, force: bool) -> None:
         if self.folder:
             self._place_folder(force)
-        elif force:
-            os.replace(self.temp, self.target)
         else:
-            self._link_new()
+            try:
+                put_in_place(self.temp, self.target, force=force)
+            except FileExistsError:
+                raise self._exists() from None
         self.placed = True
 
     def _exists(self) -> InvalidInput:
         return InvalidInput(f"--out {self.target} already exists: add --force to replace it.")
-
-    def _link_new(self) -> None:
-        """Put the file in place only if nothing is there (also if one appeared meanwhile)."""
-        try:
-            os.link(self.temp, self.target)
-        except FileExistsError:
-            raise self._exists() from None
-        except OSError:  # a filesystem without hard links
-            if self.target.exists() or self.target.is_symlink():
-                raise self._exists() from None
-            os.replace(self.temp, self.target)
 
     def _place_folder(self, force: bool) -> None:
         target = self.target

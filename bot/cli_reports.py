@@ -32,7 +32,7 @@ from review.hours import (
     whole_minutes,
 )
 from storage.db import Database
-from storage.files import temp_beside
+from storage.files import put_in_place, temp_beside
 from storage.hours import activity
 from storage.repo import Store
 from tasks.errors import InvalidInput, NotFound, TaskError
@@ -131,28 +131,14 @@ def write_csv(path: Path, rows: list[DayHours], *, force: bool) -> None:
             writer.writerows(_csv_row(day) for day in rows)
             handle.flush()
             os.fsync(handle.fileno())  # the rename must not land before the data
-        if force:
-            os.replace(temp, path)
-        else:
-            _link_new(temp, path)
+        put_in_place(temp, path, force=force)
+    except FileExistsError:
+        raise InvalidInput(f"--csv {path} already exists: add --force to write over it.") from None
     except OSError as exc:
         raise TaskError(f"Cannot write {path}: {exc.strerror or exc}") from None
     finally:
         with contextlib.suppress(OSError):  # gone already once renamed into place
             temp.unlink(missing_ok=True)
-
-
-def _link_new(temp: Path, path: Path) -> None:
-    """Put the file in place only if nothing is there (also if one appeared meanwhile)."""
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        raise InvalidInput(f"--csv {path} already exists: add --force to write over it.") from None
-    except OSError:  # a filesystem without hard links
-        if path.exists():
-            raise InvalidInput(
-                f"--csv {path} already exists: add --force to write over it.") from None
-        os.replace(temp, path)
 
 
 def _check_zones(found: list[WorkerActivity]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.errors import StorageError
-from storage.files import temp_beside
+from storage.files import put_in_place, temp_beside
 
 # SQLite's files that belong to a database besides the database itself.
 SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -90,21 +90,6 @@ def _sync_folder(folder: Path) -> None:
             os.close(descriptor)
 
 
-def _put_in_place(temp: Path, target: Path, force: bool) -> None:
-    if force:
-        os.replace(temp, target)
-        return
-    try:
-        os.link(temp, target)  # only if nothing is there, also if something appeared meanwhile
-    except FileExistsError:
-        raise TargetExists(f"{target} already exists: add --force to write over it.") from None
-    except OSError:  # a filesystem without hard links
-        if target.exists():
-            raise TargetExists(
-                f"{target} already exists: add --force to write over it.") from None
-        os.replace(temp, target)
-
-
 def backup(database: Path, target: Path, *, force: bool = False) -> BackupReport:
     """Copy `database` to `target` (checked first by the caller), whole or not at all."""
     temp, descriptor = temp_beside(target)
@@ -116,7 +101,10 @@ def backup(database: Path, target: Path, *, force: bool = False) -> BackupReport
         except sqlite3.Error as exc:
             raise StorageError(f"Cannot back up {database}: {exc}") from exc
         _sync(temp)  # the data is on disk before the name points at it
-        _put_in_place(temp, target, force)
+        try:
+            put_in_place(temp, target, force=force)
+        except FileExistsError:
+            raise TargetExists(f"{target} already exists: add --force to write over it.") from None
         _sync_folder(target.parent)
     finally:
         for leftover in (temp, *(temp.with_name(temp.name + s) for s in SIDE_FILES)):

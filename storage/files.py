@@ -18,6 +18,22 @@ def temp_beside(target: Path) -> tuple[Path, int]:
             continue
 
 
+def put_in_place(temp: Path, target: Path, *, force: bool) -> None:
+    """Rename `temp` to `target`. Without `force`, only if nothing is there, also if something
+    appeared meanwhile: FileExistsError then, and `temp` stays where it is."""
+    if force:
+        os.replace(temp, target)
+        return
+    try:
+        os.link(temp, target)  # fails if the name is taken, in one step
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links
+        if target.exists() or target.is_symlink():
+            raise FileExistsError(target) from None
+        os.replace(temp, target)
+
+
 def write_whole(target: Path, data: bytes) -> None:
     """Write `data` to `target` (replacing it), never leaving half a file behind."""
     temp, descriptor = temp_beside(target)

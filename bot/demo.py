@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
 from bot.config import Config
 from bot.demo_content import (
     IMAGE_CHOICES,
@@ -44,7 +43,7 @@ from bot.demo_content import (
     sentences,
 )
 from bot.dispatch import Dispatcher
-from bot.offline import FakeTelegram
+from bot.offline import FakeTelegram, start_offline, stop_offline
 from review.service import rejudge_project
 from storage.repo import SqlItemSink, Store
 from tasks.errors import InvalidInput
@@ -277,18 +276,8 @@ class Demo:
         out = self.o.out
         if not self.prepared:
             await asyncio.to_thread(prepare_folder, out, self.o.force)
-        app = build_application(self.config, request=self.telegram, clock=self.clock,
-                                rate_limit=False)
-
-        async def record(update: object, context: Any) -> None:
-            if context.error is not None:
-                self.errors.append(context.error)
-
-        app.add_error_handler(record)
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        self.app = app
+        app = self.app = await start_offline(self.config, self.telegram, self.clock,
+                                             self.errors)
         try:
             await self._set_up(out)
             for day in self.days:
@@ -296,9 +285,7 @@ class Demo:
             files = await self._finish(out)
             result = await self._result(out, files, timer.perf_counter() - started)
         finally:
-            assert app.post_shutdown is not None
-            await app.post_shutdown(app)
-            await app.shutdown()
+            await stop_offline(app)
             self.app = None
         return result
 

@@ -19,12 +19,17 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
 
+from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest, RequestData
+
+from bot.config import Config
 
 BOT_ID = 7000001
 BOT_USERNAME = "haru_test_bot"
@@ -378,3 +383,32 @@ class FakeTelegram(BaseRequest):
         self.uploads[file_id] = data
         return [{"file_id": file_id, "file_unique_id": digest, "width": 1280, "height": 960,
                  "file_size": len(data)}]
+
+
+# --- the whole bot on it, in this process --------------------------------------------------
+
+
+async def start_offline(config: Config, telegram: FakeTelegram, clock: Callable[[], datetime],
+                        errors: list[BaseException]) -> Application:  # type: ignore[type-arg]
+    """The real Application on `telegram`, initialised as `run` would, without polling or
+    the JobQueue (the caller ticks the schedule). Handler failures are collected in
+    `errors`. Used by `haru demo` and the tests' harness."""
+    from bot.app import build_application
+
+    app = build_application(config, request=telegram, clock=clock, rate_limit=False)
+
+    async def record(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if context.error is not None:
+            errors.append(context.error)
+
+    app.add_error_handler(record)
+    await app.initialize()
+    assert app.post_init is not None
+    await app.post_init(app)
+    return app
+
+
+async def stop_offline(app: Application) -> None:  # type: ignore[type-arg]
+    assert app.post_shutdown is not None
+    await app.post_shutdown(app)
+    await app.shutdown()

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
-from bot.app import build_application
 from bot.config import Config
 from bot.coord_import import BACKGROUND
 from bot.dispatch import Dispatcher
-from bot.offline import FakeTelegram
+from bot.offline import FakeTelegram, start_offline, stop_offline
 from storage.repo import SqlItemSink, Store
 from tasks.daily import PlanReport
 from tasks.importing import PreparedImage, PreparedText
@@ -53,26 +52,13 @@ class Harness:
     async def start(self) -> None:
         config = Config(db_path=self.db_path, token=TOKEN, api_url="https://fake.invalid",
                         bot_username=None)
-        app = build_application(config, request=self.telegram, clock=self.clock,
-                                rate_limit=False)
-
-        async def record(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-            if context.error is not None:
-                self.errors.append(context.error)
-
-        app.add_error_handler(record)
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        self.app = app
+        self.app = await start_offline(config, self.telegram, self.clock, self.errors)
 
     async def stop(self) -> None:
         if self.app is None:
             return
         app, self.app = self.app, None
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
-        await app.shutdown()
+        await stop_offline(app)
 
     async def restart(self) -> None:
         await self.stop()

@@ -33,6 +33,7 @@ from bot.handlers import (
 from bot.ratelimit import rate_limiter
 from bot.reviewing import on_review_button
 from bot.services import Haru, utc_now
+from bot.updates import OnePerUser
 from review.service import rejudge_project
 from storage.db import Database
 from storage.repo import Store
@@ -127,6 +128,7 @@ def build_application(
         .base_file_url(f"{config.api_url}/file/bot")
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .concurrent_updates(OnePerUser())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

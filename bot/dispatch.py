@@ -171,6 +171,8 @@ class Dispatcher:
                         return
                     await asyncio.sleep(IDLE)
                     continue
+                # A notice is a new screen: what was prepared for the old one is gone.
+                self.haru.ahead.forget(claimed[0].chat_id)
                 result = await send(self.bot, claimed[0])
                 await self.haru.daily.record([result], self.haru.clock())
                 results.append(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import replace
 from html import escape
@@ -9,6 +10,7 @@ from html import escape
 from telegram import CallbackQuery, Message, Update, User
 from telegram.ext import ContextTypes
 
+from bot.ahead import Ahead
 from bot.callbacks import Action, Op, decode
 from bot.coord_tools import on_import_command, on_invite, on_status
 from bot.coordinators import (
@@ -21,7 +23,7 @@ from bot.coordinators import (
 from bot.family import ask_consent, greet_guardian, on_share, refuse_guardian
 from bot.i18n import language_for, t
 from bot.reviewing import forward_reply, notify_help, on_review
-from bot.screen import remove_keyboard, show
+from bot.screen import draw_ahead, drawn_right, prepare, remove_keyboard, show
 from bot.services import Haru
 from bot.stats import on_stats
 from tasks.daily import reachable_again
@@ -231,10 +233,61 @@ async def _stranger(haru: Haru, update: Update, key: str) -> None:
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A tap on a button: save, go back, take a break, or start."""
+    """A tap on a button: save, go back, take a break, or start (one user's taps come one
+    after another: bot/updates.py)."""
     haru, query = _haru(context), update.callback_query
     if query is None:
         return
+    ahead = haru.ahead.take(query.from_user.id)
+    action = decode(query.data)
+    message = _message(query)
+    if ahead is not None and action is not None and message is not None \
+            and _fits(ahead, action, message):
+        await _answer_ahead(haru, ahead, action.choice, query, message, context)
+    else:
+        await _on_button(haru, query, context)
+
+
+def _fits(ahead: Ahead, action: Action, message: Message) -> bool:
+    """Whether the tap is an answer on the very screen the next one was prepared for."""
+    return (action.op is Op.ANSWER and action.seq == ahead.seq
+            and action.item == ahead.item_id and action.choice in ahead.texts
+            and message.message_id == ahead.message_id and message.chat.id == ahead.chat_id)
+
+
+async def _answer_ahead(haru: Haru, ahead: Ahead, choice: int, query: CallbackQuery,
+                        message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the tap and draw the prepared next item at once; then save the answer, and if
+    the save says otherwise (or fails), draw what is true over it."""
+    await query.answer()
+    drawn = await draw_ahead(context.bot, ahead, choice, message)
+    if drawn:
+        haru.rendered[ahead.worker_id] = ahead.seq + 1
+    now = haru.clock()
+    try:
+        result = await haru.labeling.answer(ahead.worker_id, ahead.seq, ahead.item_id, choice,
+                                            now)
+    except BaseException:
+        # Not saved: the item tapped comes back, so the worker can answer it again.
+        haru.rendered.pop(ahead.worker_id, None)
+        with contextlib.suppress(Exception):
+            screen = await haru.labeling.current(ahead.worker_id, haru.clock())
+            await show(context.bot, haru, screen, ahead.chat_id, message)
+        raise
+    if isinstance(result, Stale):
+        # Something changed the screen in between (a day that ended, a coordinator):
+        # whatever is true now is drawn; the old buttons no longer count.
+        screen = await haru.labeling.current(ahead.worker_id, haru.clock())
+        await show(context.bot, haru, screen, ahead.chat_id, message)
+        return
+    if not drawn or not drawn_right(ahead, choice, result):
+        await show(context.bot, haru, result, ahead.chat_id, message)
+        return
+    await prepare(haru, result, message)
+
+
+async def _on_button(haru: Haru, query: CallbackQuery,
+                     context: ContextTypes.DEFAULT_TYPE) -> None:
     message = _message(query)
     worker = await _worker(haru, query.from_user)
     if worker is None or (message is not None and message.chat.id != query.from_user.id):

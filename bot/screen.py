@@ -12,6 +12,7 @@ from telegram import Bot, InputMediaPhoto, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
+from bot.ahead import Ahead, predict
 from bot.services import Haru
 from bot.views import View, render
 from tasks.labeling import Screen
@@ -82,6 +83,7 @@ async def show(
 ) -> None:
     """Draw `screen`: edit the tapped message when it can hold it, else send a new one and
     take the buttons off the one it replaces, so only the newest screen has buttons."""
+    haru.ahead.forget(chat_id)
     view = render(screen, intro)
     photo, uploaded = await _photo(haru, view.media_id)
     try:
@@ -108,6 +110,44 @@ async def show(
             assert message_id is not None
             await remove_keyboard(bot, chat_id, message_id)
     await _remember(haru, screen, view, sent, uploaded)
+    await prepare(haru, screen, sent)
+
+
+async def prepare(haru: Haru, screen: Screen, drawn: Message) -> None:
+    """Keep the screen an answer on `screen` (drawn as `drawn`) would bring."""
+    upcoming = screen.upcoming
+    if upcoming is None or not drawn.chat_id:
+        return
+    photo = None
+    if upcoming.media_id is not None:
+        async with haru.store.reader() as repo:
+            photo = await repo.file_id(upcoming.media_id)
+    if bool(drawn.photo) != (upcoming.media_id is not None):
+        return
+    ahead = predict(screen, drawn.message_id, drawn.chat_id, photo)
+    if ahead is not None:
+        haru.ahead.put(ahead)
+
+
+async def draw_ahead(bot: Bot, ahead: Ahead, choice: int, tapped: Message) -> bool:
+    """Edit the tapped message into the screen prepared for `choice`; False if Telegram
+    would not take it (the caller then draws what the save returns)."""
+    view = View(ahead.texts[choice], ahead.keyboard, ahead.media_id, is_item=True)
+    try:
+        await _edit(bot, view, ahead.photo, tapped)
+    except BadRequest as exc:
+        log.info("could not draw the next item ahead on %s: %s", tapped.message_id, exc)
+        return False
+    except Forbidden:
+        return False
+    return True
+
+
+def drawn_right(ahead: Ahead, choice: int, screen: Screen) -> bool:
+    """Whether the screen the save returned is the one drawn ahead for `choice`."""
+    view = render(screen)
+    return (view.text == ahead.texts[choice] and view.keyboard == ahead.keyboard
+            and view.media_id == ahead.media_id)
 
 
 async def _draw(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.ahead import Screens
 from review.queue import ReviewQueue
 from review.service import judge_item
 from storage.repo import SqlRepo, Store
@@ -34,6 +35,8 @@ class Haru:
     clock: Callable[[], datetime] = utc_now
     # worker id -> seq of the screen last drawn; lost on restart, which then redraws once.
     rendered: dict[int, int] = field(default_factory=dict)
+    # Each worker's next screen, drawn at their tap before the save (bot/ahead.py).
+    ahead: Screens = field(default_factory=Screens)
     _strangers: dict[int, list[datetime]] = field(default_factory=dict)
 
     @property

@@ -47,7 +47,8 @@ def start_keyboard(lang: str, seq: int, key: str = "button_start") -> InlineKeyb
     )
 
 
-def _note(screen: Screen) -> str | None:
+def note_line(screen: Screen) -> str | None:
+    """The line above the item about what just happened (None: nothing to say)."""
     lang, choices = screen.worker.lang, screen.project.choices
     if screen.note is Note.FIRST:
         return t(lang, "note_first")
@@ -135,7 +136,7 @@ def render(screen: Screen, intro: str | None = None) -> View:
 
 def _render(screen: Screen) -> View:
     lang = screen.worker.lang
-    note = _note(screen)
+    note = note_line(screen)
     if screen.mode is Mode.IDLE:
         return View(t(lang, "ready"), start_keyboard(lang, screen.seq))
     if screen.mode is Mode.BREAK:

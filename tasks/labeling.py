@@ -8,7 +8,7 @@ is stale (an old message, a double tap) and changes nothing.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -81,6 +81,9 @@ class Screen:
     answer: int | None = None  # in EXPLAIN: the practice item's right answer
     reason: str | None = None  # in EXPLAIN: why
     passed: bool = False  # in EXPLAIN: practice is over, real work comes next
+    # In WORK: the item an answer would bring next, as things stand (the bot draws it ahead
+    # of saving; the save then says whether that was right). None: not known, or the last.
+    upcoming: Item | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -343,10 +346,13 @@ class _Loop:
             mode=Mode.WORK, batch_id=batch.id, item_id=frontier, frontier_id=frontier,
             frontier_shown=shown or self.now, hold_until=None,
         )
+        total = max(batch.size, answered + 1)
+        upcoming = None
+        if answered + 1 < total:
+            upcoming = await self.repo.reserved_after(batch.id, frontier, self.now)
         return self.screen(
-            Mode.WORK, **await self.shown(frontier), position=answered + 1,
-            total=max(batch.size, answered + 1), note=note, note_choice=note_choice,
-            minutes=minutes,
+            Mode.WORK, **await self.shown(frontier), position=answered + 1, total=total,
+            note=note, note_choice=note_choice, minutes=minutes, upcoming=upcoming,
         )
 
     async def finish(

@@ -131,65 +131,83 @@ def majority(answers: Answers) -> Labels:
 
 
 # --- Dawid & Skene ------------------------------------------------------------------------
+#
+# Inside the EM loop the arrays are class-major: the posterior is K x T and the log confusion
+# matrices K x (W*K), so each step runs along long contiguous rows, one per class. Task-major
+# (T x K) arrays made every gather (x[index]) and every reduction over the classes (max, sum)
+# step through K numbers at a time (x[index] on T x K rows was 5x slower than np.take):
+# at 1M answers the whole run took 2.3x as long.
 
 
 @dataclass(frozen=True, eq=False)
-class _Groups:
-    """The real votes sorted twice, so each EM step is one gather and one np.add.reduceat:
-    by task (E-step: sum a task's log-probabilities) and by (worker, label) pair (M-step:
-    sum the posteriors behind each confusion-matrix cell)."""
+class _Votes:
+    """The real votes in task order, so each EM step reads them once, in order. E-step: gather
+    each vote's log-probabilities, sum each task's run (np.add.reduceat). M-step: spread each
+    task's posterior over its votes (np.repeat), sum it per (worker, label) (np.bincount)."""
 
-    pair_by_task: IntArray  # worker * K + label, in task order
-    task_starts: IntArray  # where each voted task's run begins
-    voted_tasks: IntArray  # the task of each run
-    task_by_pair: IntArray  # task, in (worker, label) order
-    pair_starts: IntArray
-    pairs: IntArray  # the (worker * K + label) of each run
+    pair: IntArray  # worker * K + label of each vote, in task order
+    starts: IntArray  # where each voted task's run begins
+    lengths: IntArray  # how many votes it has
+    voted: IntArray  # the task of each run
+    every_task: bool  # every task has a vote (the usual case): no scattering needed
 
     @classmethod
-    def of(cls, answers: Answers) -> _Groups:
+    def of(cls, answers: Answers) -> _Votes:
         real = answers.real
         tasks = answers.tasks[real]
         pair = answers.workers[real] * answers.n_classes + answers.labels[real]
-        by_task = np.argsort(tasks, kind="stable")
-        voted_tasks, task_starts = np.unique(tasks[by_task], return_index=True)
-        by_pair = np.argsort(pair, kind="stable")
-        pairs, pair_starts = np.unique(pair[by_pair], return_index=True)
-        return cls(pair[by_task], task_starts, voted_tasks, tasks[by_pair], pair_starts, pairs)
+        # Stable, so one file always sums in the same order; fast on answers already in task
+        # order (timsort finds the runs).
+        order = np.argsort(tasks, kind="stable")
+        tasks, pair = tasks[order], pair[order]
+        starts = np.flatnonzero(np.diff(tasks, prepend=-1))
+        lengths = np.diff(starts, append=len(tasks))
+        voted = tasks[starts]
+        every = answers.n_tasks > 0 and len(voted) == answers.n_tasks
+        return cls(pair, starts, lengths, voted, every)
 
 
 def _m_step(
-    post: FloatArray, active: BoolArray, groups: _Groups, n_workers: int
+    post: FloatArray, active: BoolArray, votes: _Votes, n_workers: int
 ) -> tuple[FloatArray, FloatArray]:
-    """Class priors (K) and log confusion matrices laid out (W*K answered, K true)."""
-    k = post.shape[1]
-    priors = (post[active].sum(axis=0) + SMOOTHING) / (active.sum() + SMOOTHING * k)
-    counts = np.zeros((n_workers * k, k))
-    if len(groups.pairs):
-        counts[groups.pairs] = np.add.reduceat(
-            post[groups.task_by_pair], groups.pair_starts, axis=0
-        )
-    # counts[w*K + l, c]: how much of class c worker w called l; normalise over l.
-    per_true = counts.reshape(n_workers, k, k) + SMOOTHING
-    per_true /= per_true.sum(axis=1, keepdims=True)
-    return priors, np.log(per_true).reshape(n_workers * k, k)
+    """Class priors (K) and log confusion matrices laid out (K true, W*K answered)."""
+    k = post.shape[0]
+    # Every task voted (so active) is the usual case: a plain sum, no masked copy.
+    mass = post.sum(axis=1) if votes.every_task else post[:, active].sum(axis=1)
+    priors = (mass + SMOOTHING) / (active.sum() + SMOOTHING * k)
+    by_task = post if votes.every_task else post[:, votes.voted]
+    spread = np.repeat(by_task, votes.lengths, axis=1)  # K x votes: each vote's task posterior
+    counts = np.stack([
+        np.bincount(votes.pair, weights=row, minlength=n_workers * k) for row in spread
+    ])
+    # counts[c, w*K + l]: how much of class c worker w called l; normalise over l.
+    per_true = counts.reshape(k, n_workers, k) + SMOOTHING
+    per_true /= per_true.sum(axis=2, keepdims=True)
+    return priors, np.log(per_true).reshape(k, n_workers * k)
 
 
 def _log_joint(
-    log_prior: FloatArray, log_pi: FloatArray, groups: _Groups, n_tasks: int
+    log_prior: FloatArray, log_pi: FloatArray, votes: _Votes, n_tasks: int
 ) -> FloatArray:
-    """T x K: log P(class k) + sum of log P(answer | class k) over the task's votes."""
-    joint = np.tile(log_prior, (n_tasks, 1))
-    if len(groups.voted_tasks):
-        joint[groups.voted_tasks] += np.add.reduceat(
-            log_pi[groups.pair_by_task], groups.task_starts, axis=0
+    """K x T: log P(class k) + sum of log P(answer | class k) over the task's votes."""
+    if votes.every_task:
+        joint: FloatArray = np.add.reduceat(
+            np.take(log_pi, votes.pair, axis=1), votes.starts, axis=1
+        )
+        joint += log_prior[:, None]
+        return joint
+    joint = np.repeat(log_prior[:, None], n_tasks, axis=1)
+    if len(votes.voted):
+        joint[:, votes.voted] += np.add.reduceat(
+            np.take(log_pi, votes.pair, axis=1), votes.starts, axis=1
         )
     return joint
 
 
 def _logsumexp(joint: FloatArray) -> FloatArray:
-    top = joint.max(axis=1, keepdims=True)
-    summed: FloatArray = top[:, 0] + np.log(np.exp(joint - top).sum(axis=1))
+    """Per task (column) of a K x T array."""
+    top = joint.max(axis=0)
+    summed: FloatArray = top + np.log(np.exp(joint - top).sum(axis=0))
     return summed
 
 
@@ -205,14 +223,16 @@ def _known_arrays(known: Mapping[int, int] | None, answers: Answers) -> tuple[In
 def _start(
     votes: IntArray, known_tasks: IntArray, known_classes: IntArray
 ) -> tuple[FloatArray, BoolArray]:
-    """The first posteriors (soft majority-vote shares, known tasks one-hot), and which tasks
-    take part: those with votes, and known ones (their class informs the priors)."""
+    """The first posteriors, K x T (soft majority-vote shares, known tasks one-hot), and
+    which tasks take part: those with votes, and known ones (their class informs the priors)."""
+    n_tasks, k = votes.shape
     total = votes.sum(axis=1)
-    active = total > 0
+    voted = total > 0
+    active = voted.copy()
     active[known_tasks] = True
-    post = np.full(votes.shape, 1.0 / votes.shape[1])
-    post[total > 0] = votes[total > 0] / total[total > 0, None]
-    post[known_tasks] = np.eye(votes.shape[1])[known_classes]
+    post = np.full((k, n_tasks), 1.0 / k)
+    post[:, voted] = (votes[voted] / total[voted, None]).T
+    post[:, known_tasks] = np.eye(k)[:, known_classes]
     return post, active
 
 
@@ -236,17 +256,17 @@ def dawid_skene(
     votes = vote_counts(answers)
     known_tasks, known_classes = _known_arrays(known, answers)
     post, active = _start(votes, known_tasks, known_classes)
-    k = answers.n_classes
-    groups = _Groups.of(answers)
+    one_hot = np.eye(answers.n_classes)[:, known_classes]
+    grouped = _Votes.of(answers)
     history: list[float] = []
     while True:
-        priors, log_pi = _m_step(post, active, groups, answers.n_workers)
-        joint = _log_joint(np.log(priors), log_pi, groups, answers.n_tasks)
+        priors, log_pi = _m_step(post, active, grouped, answers.n_workers)
+        joint = _log_joint(np.log(priors), log_pi, grouped, answers.n_tasks)
         norm = _logsumexp(joint)
-        post = np.exp(joint - norm[:, None])
-        post[known_tasks] = np.eye(k)[known_classes]
+        post = np.exp(joint - norm)
+        post[:, known_tasks] = one_hot
         # A known task's likelihood is that of its known class, not of any class.
-        norm[known_tasks] = joint[known_tasks, known_classes]
+        norm[known_tasks] = joint[known_classes, known_tasks]
         history.append(float(norm[active].sum()))
         if len(history) == max_iter or (
             # <=, not <: a log-likelihood that cannot move (no votes: 0.0) also stops.
@@ -264,17 +284,19 @@ def _ds_labels(
     log_pi: FloatArray,
     history: list[float],
 ) -> Labels:
+    """The public, task-major result of the class-major EM arrays."""
     k = votes.shape[1]
-    label = np.where(active, post.argmax(axis=1), NOT_SURE).astype(np.int64)
-    confidence = np.where(active, post.max(axis=1, initial=0.0), 0.0)
-    # log_pi is (W*K answered, K true); the public layout is W x true x answered.
-    confusion = np.exp(log_pi).reshape(-1, k, k).transpose(0, 2, 1).copy()
+    label = np.where(active, post.argmax(axis=0), NOT_SURE).astype(np.int64)
+    confidence = np.where(active, post.max(axis=0), 0.0)
+    # log_pi is (K true, W*K answered); the public layout is W x true x answered.
+    workers = log_pi.shape[1] // k
+    confusion = np.exp(log_pi).reshape(k, workers, k).transpose(1, 0, 2).copy()
     return Labels(
         label=label,
         confidence=confidence,
         votes=votes,
         tie=_ties(votes),
-        posterior=post,
+        posterior=post.T.copy(),
         iterations=len(history),
         log_likelihood=history,
         confusion=confusion,

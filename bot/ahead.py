@@ -29,6 +29,7 @@ from tasks.model import Mode
 from tasks.ports import NOT_SURE
 
 KEPT = 2_000  # screens kept ahead: the workers tapping right now, not everyone who ever did
+FILE_IDS = 20_000  # pictures' Telegram file_ids kept in memory (~100 bytes each)
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,13 @@ class Ahead:
     item_id: int
     keyboard: InlineKeyboardMarkup | None
     texts: dict[int, str]  # choice -> the next screen's words with "saved: <choice>"
-    media_id: int | None
-    photo: str | None  # the next picture's Telegram file_id (None: a sentence)
+    media_id: int | None  # the next item's picture (None: a sentence)
 
 
-def predict(screen: Screen, message_id: int, chat_id: int, photo: str | None) -> Ahead | None:
-    """The screen an answer on `screen` would bring, if the next item is known and can be
-    drawn without an upload (a picture Telegram does not have yet takes the slow way)."""
+def predict(screen: Screen, message_id: int, chat_id: int) -> Ahead | None:
+    """The screen an answer on `screen` would bring, if the next item is known."""
     upcoming = screen.upcoming
     if screen.mode is not Mode.WORK or screen.item is None or upcoming is None:
-        return None
-    if upcoming.media_id is not None and photo is None:
         return None
     if (upcoming.media_id is None) != (screen.item.media_id is None):
         return None  # a sentence after a picture needs a new message: the slow way
@@ -67,7 +64,28 @@ def predict(screen: Screen, message_id: int, chat_id: int, photo: str | None) ->
         note = note_line(replace(following, note_choice=choice))
         texts[choice] = f"{note}\n\n{body.text}" if note else body.text
     return Ahead(screen.worker.id, chat_id, message_id, screen.seq, screen.item.id,
-                 body.keyboard, texts, body.media_id, photo)
+                 body.keyboard, texts, body.media_id)
+
+
+class FileIds:
+    """The Telegram file_ids of pictures lately shown, so a screen drawn ahead needs no
+    database read; the oldest are forgotten first (the database keeps them all)."""
+
+    def __init__(self, kept: int = FILE_IDS) -> None:
+        self._kept = kept
+        self._ids: OrderedDict[int, str] = OrderedDict()
+
+    def get(self, media_id: int) -> str | None:
+        return self._ids.get(media_id)
+
+    def put(self, media_id: int, file_id: str | None) -> None:
+        if file_id is None:
+            self._ids.pop(media_id, None)
+            return
+        self._ids[media_id] = file_id
+        self._ids.move_to_end(media_id)
+        while len(self._ids) > self._kept:
+            self._ids.popitem(last=False)
 
 
 class Screens:

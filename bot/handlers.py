@@ -23,7 +23,7 @@ from bot.coordinators import (
 from bot.family import ask_consent, greet_guardian, on_share, refuse_guardian
 from bot.i18n import language_for, t
 from bot.reviewing import forward_reply, notify_help, on_review
-from bot.screen import draw_ahead, drawn_right, prepare, remove_keyboard, show
+from bot.screen import ahead_photo, draw_ahead, drawn_right, prepare, remove_keyboard, show
 from bot.services import Haru
 from bot.stats import on_stats
 from tasks.daily import reachable_again
@@ -242,8 +242,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action = decode(query.data)
     message = _message(query)
     if ahead is not None and action is not None and message is not None \
-            and _fits(ahead, action, message):
-        await _answer_ahead(haru, ahead, action.choice, query, message, context)
+            and _fits(ahead, action, message) \
+            and (photo := ahead_photo(haru, ahead)) is not None:
+        await _answer_ahead(haru, ahead, photo, action.choice, query, message, context)
     else:
         await _on_button(haru, query, context)
 
@@ -255,12 +256,13 @@ def _fits(ahead: Ahead, action: Action, message: Message) -> bool:
             and message.message_id == ahead.message_id and message.chat.id == ahead.chat_id)
 
 
-async def _answer_ahead(haru: Haru, ahead: Ahead, choice: int, query: CallbackQuery,
-                        message: Message, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _answer_ahead(haru: Haru, ahead: Ahead, photo: str, choice: int,
+                        query: CallbackQuery, message: Message,
+                        context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the tap and draw the prepared next item at once; then save the answer, and if
     the save says otherwise (or fails), draw what is true over it."""
     await query.answer()
-    drawn = await draw_ahead(context.bot, ahead, choice, message)
+    drawn = await draw_ahead(context.bot, ahead, photo, choice, message)
     if drawn:
         haru.rendered[ahead.worker_id] = ahead.seq + 1
     now = haru.clock()

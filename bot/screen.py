@@ -31,9 +31,12 @@ async def _photo(haru: Haru, media_id: int | None) -> tuple[Photo, bool]:
     """The picture to send: its file_id if Telegram has it, else the bytes (uploaded once)."""
     if media_id is None:
         return None, False
+    if file_id := haru.file_ids.get(media_id):
+        return file_id, False
     async with haru.store.reader() as repo:
         file_id = await repo.file_id(media_id)
         if file_id:
+            haru.file_ids.put(media_id, file_id)
             return file_id, False
         return await repo.media_bytes(media_id), True
 
@@ -96,6 +99,7 @@ async def show(
         log.info("file_id of picture %s refused (%s); uploading it again", view.media_id, exc)
         async with haru.store.uow() as repo:
             await repo.set_file_id(view.media_id, None)
+        haru.file_ids.put(view.media_id, None)
         photo, uploaded = await _photo(haru, view.media_id)
         sent = await _draw(bot, view, photo, chat_id, tapped)
     except Forbidden:
@@ -118,23 +122,27 @@ async def prepare(haru: Haru, screen: Screen, drawn: Message) -> None:
     upcoming = screen.upcoming
     if upcoming is None or not drawn.chat_id:
         return
-    photo = None
-    if upcoming.media_id is not None:
-        async with haru.store.reader() as repo:
-            photo = await repo.file_id(upcoming.media_id)
     if bool(drawn.photo) != (upcoming.media_id is not None):
         return
-    ahead = predict(screen, drawn.message_id, drawn.chat_id, photo)
+    ahead = predict(screen, drawn.message_id, drawn.chat_id)
     if ahead is not None:
         haru.ahead.put(ahead)
 
 
-async def draw_ahead(bot: Bot, ahead: Ahead, choice: int, tapped: Message) -> bool:
+def ahead_photo(haru: Haru, ahead: Ahead) -> str | None:
+    """The file_id to draw the prepared screen's picture with ("" for a sentence; None: the
+    picture is not on Telegram yet, so the tap takes the usual way and uploads it)."""
+    if ahead.media_id is None:
+        return ""
+    return haru.file_ids.get(ahead.media_id)
+
+
+async def draw_ahead(bot: Bot, ahead: Ahead, photo: str, choice: int, tapped: Message) -> bool:
     """Edit the tapped message into the screen prepared for `choice`; False if Telegram
     would not take it (the caller then draws what the save returns)."""
     view = View(ahead.texts[choice], ahead.keyboard, ahead.media_id, is_item=True)
     try:
-        await _edit(bot, view, ahead.photo, tapped)
+        await _edit(bot, view, photo or None, tapped)
     except BadRequest as exc:
         log.info("could not draw the next item ahead on %s: %s", tapped.message_id, exc)
         return False
@@ -183,6 +191,8 @@ async def _remember(
             await repo.set_message(screen.worker.id, message.message_id, _kind(message))
         if file_id and view.media_id is not None:
             await repo.set_file_id(view.media_id, file_id)
+    if file_id and view.media_id is not None:
+        haru.file_ids.put(view.media_id, file_id)
 
 
 async def remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.ahead import Screens
+from bot.ahead import FileIds, Screens
 from review.queue import ReviewQueue
 from review.service import judge_item
 from storage.repo import SqlRepo, Store
@@ -37,6 +37,7 @@ class Haru:
     rendered: dict[int, int] = field(default_factory=dict)
     # Each worker's next screen, drawn at their tap before the save (bot/ahead.py).
     ahead: Screens = field(default_factory=Screens)
+    file_ids: FileIds = field(default_factory=FileIds)
     _strangers: dict[int, list[datetime]] = field(default_factory=dict)
 
     @property

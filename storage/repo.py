@@ -334,6 +334,14 @@ class SqlRepo(PeopleSql, QualitySql, FamilySql, StatusSql):
         )
         return int(row[0]) if row else None
 
+    async def reserved_items(self, batch_id: int, now: datetime, limit: int) -> list[Item]:
+        rows = await self._all(
+            "SELECT i.* FROM reservations r JOIN items i ON i.id = r.item_id"
+            " WHERE r.batch_id = ? AND r.until > ? ORDER BY r.rank LIMIT ?",
+            batch_id, ts(now), limit,
+        )
+        return [_item(row) for row in rows]
+
     async def reserved_after(self, batch_id: int, item_id: int, now: datetime) -> Item | None:
         row = await self._one(
             "SELECT i.* FROM reservations r JOIN items i ON i.id = r.item_id"

@@ -324,9 +324,11 @@ class _Loop:
     async def show_frontier(
         self, batch: Batch, answered: int, frontier: int | None, note: Note | None = None,
         note_choice: int | None = None, *, reserved: bool = False,
+        waiting: list[Item] | None = None,
     ) -> Screen:
-        """Show `frontier` if it is still the worker's (`reserved`: just looked up), else the
-        batch's next reserved item, else why there is none."""
+        """Show `frontier` if it is still the worker's (`reserved`: just looked up, with the
+        items `waiting` from it on when known), else the batch's next reserved item, else
+        why there is none."""
         if not reserved and not await self.keeps(batch.id, frontier):
             frontier = await self.repo.next_reserved(batch.id, self.now)
             if frontier is None:
@@ -348,11 +350,20 @@ class _Loop:
         )
         total = max(batch.size, answered + 1)
         upcoming = None
-        if answered + 1 < total:
-            upcoming = await self.repo.reserved_after(batch.id, frontier, self.now)
+        if waiting and waiting[0].id == frontier:
+            content: dict[str, Any] = {"item": waiting[0], "project": self.project}
+            if waiting[0].project_id != self.project.id:
+                content = await self.shown(frontier)
+            upcoming = waiting[1] if len(waiting) > 1 else None
+        else:
+            content = await self.shown(frontier)
+            if answered + 1 < total:
+                upcoming = await self.repo.reserved_after(batch.id, frontier, self.now)
+        if answered + 1 >= total:
+            upcoming = None
         return self.screen(
-            Mode.WORK, **await self.shown(frontier), position=answered + 1, total=total,
-            note=note, note_choice=note_choice, minutes=minutes, upcoming=upcoming,
+            Mode.WORK, **content, position=answered + 1, total=total, note=note,
+            note_choice=note_choice, minutes=minutes, upcoming=upcoming,
         )
 
     async def finish(
@@ -389,16 +400,19 @@ class _Loop:
             await self.judge(self.repo, item_id, self.now)
         answered = len(await self.repo.batch_answers(batch.id))
         if frontier is None:
-            # The next item is the batch's next reserved one; only when none is left, more
-            # may be reserved (a small day grows), once a day rather than at every tap.
-            frontier = await self.repo.next_reserved(batch.id, self.now)
-            if frontier is None:
+            # The next item is the batch's next reserved one (and the one after it, to
+            # draw ahead: one query); only when none is left, more may be reserved (a small
+            # day grows), once a day rather than at every tap.
+            waiting = await self.repo.reserved_items(batch.id, self.now, 2)
+            if not waiting:
                 batch = await fill(self.repo, batch, self.worker, self.project, answered,
                                    self.now)
             if answered >= batch.size:
                 return await self.finish(Done.FINISHED, answered, note, choice, batch.id)
-            return await self.show_frontier(batch, answered, frontier, note, choice,
-                                            reserved=frontier is not None)
+            if waiting:
+                return await self.show_frontier(batch, answered, waiting[0].id, note, choice,
+                                                reserved=True, waiting=waiting)
+            return await self.show_frontier(batch, answered, None, note, choice)
         return await self.show_frontier(batch, answered, frontier, note, choice)
 
     async def back(self) -> Screen:

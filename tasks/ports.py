@@ -115,6 +115,10 @@ class WorkRepository(Protocol):
         """The batch's next item still waiting for the worker (oldest first)."""
         ...
 
+    async def reserved_items(self, batch_id: int, now: datetime, limit: int) -> list[Item]:
+        """The batch's next items still waiting for the worker, in order (at most `limit`)."""
+        ...
+
     async def reserved_after(self, batch_id: int, item_id: int, now: datetime) -> Item | None:
         """The item the batch would show after `item_id` is answered, as things stand."""
         ...

@@ -8,6 +8,7 @@ from dataclasses import replace
 from html import escape
 
 from telegram import CallbackQuery, Message, Update, User
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.ahead import Ahead
@@ -260,8 +261,12 @@ async def _answer_ahead(haru: Haru, ahead: Ahead, photo: str, choice: int,
                         query: CallbackQuery, message: Message,
                         context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the tap and draw the prepared next item at once; then save the answer, and if
-    the save says otherwise (or fails), draw what is true over it."""
-    await query.answer()
+    the save says otherwise (or fails), draw what is true over it. Whatever Telegram
+    says to the first two calls, the answer is saved."""
+    try:
+        await query.answer()
+    except TelegramError as exc:
+        log.info("could not answer a tap: %s", exc)
     drawn = await draw_ahead(context.bot, ahead, photo, choice, message)
     if drawn:
         haru.rendered[ahead.worker_id] = ahead.seq + 1

@@ -10,7 +10,7 @@ import logging
 
 from telegram import Bot, InputMediaPhoto, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.ahead import Ahead, predict
 from bot.services import Haru
@@ -143,10 +143,8 @@ async def draw_ahead(bot: Bot, ahead: Ahead, photo: str, choice: int, tapped: Me
     view = View(ahead.texts[choice], ahead.keyboard, ahead.media_id, is_item=True)
     try:
         await _edit(bot, view, photo or None, tapped)
-    except BadRequest as exc:
+    except TelegramError as exc:  # refused, blocked, a network failure: the save comes first
         log.info("could not draw the next item ahead on %s: %s", tapped.message_id, exc)
-        return False
-    except Forbidden:
         return False
     return True
 

@@ -1,0 +1,196 @@
+"""The next item drawn ahead of the save (bot/ahead.py), and one user's updates in order
+(bot/updates.py): fast, and never at the cost of a tap."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+
+from bot.offline import EDITS, ApiError
+from bot.updates import OnePerUser
+from tasks.labeling import LabelingService
+from tests.harness import Harness, Phone
+
+TEXTS = [f"Sentence number {n}." for n in range(1, 9)]
+
+
+async def working(h: Harness) -> Phone:
+    """A worker on a sentences project who has answered the first item (so the screen on
+    their phone now has its next one prepared)."""
+    project = await h.project()
+    await h.sentences(project, TEXTS)
+    phone = h.phone(111)
+    await phone.join(await h.invite("민지"))
+    await phone.tap("▶️")
+    await phone.tap("🐶 Dog")
+    return phone
+
+
+async def saved(h: Harness) -> list[tuple[int, int]]:
+    async with h.store.db.read() as conn:
+        cursor = await conn.execute("SELECT item_id, choice FROM answers ORDER BY id")
+        return [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]
+
+
+async def on_record(h: Harness) -> tuple[int, int | None]:
+    """(seq, item) of the worker's screen as the database has it."""
+    async with h.store.db.read() as conn:
+        cursor = await conn.execute("SELECT seq, item_id FROM worker_state")
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0]), row[1]
+
+
+async def test_the_next_item_leaves_before_the_answer_is_saved_with_one_edit(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    phone = await working(harness)
+    calls_when_saving: list[list[str]] = []
+    real = LabelingService.answer
+
+    async def answer(self: LabelingService, *args: Any) -> Any:
+        calls_when_saving.append(harness.telegram.methods())
+        return await real(self, *args)
+
+    monkeypatch.setattr(LabelingService, "answer", answer)
+    since = len(harness.telegram.calls)
+    await phone.tap("🐱 Cat")
+    assert harness.telegram.methods(since) == ["answerCallbackQuery", "editMessageText"]
+    # The edit was out before the save began.
+    assert calls_when_saving[0][since:] == ["answerCallbackQuery", "editMessageText"]
+    assert [choice for _, choice in await saved(harness)] == [0, 1]
+    assert "3 / 8" in phone.words() and TEXTS[2] in phone.words()
+    assert "🐱 Cat" in phone.words().split("\n")[0]  # "saved: 🐱 Cat" on top
+    seq, item = await on_record(harness)
+    assert phone.button_data("🐶 Dog") == f"a.{seq}.{item}.0"
+
+
+async def test_a_screen_drawn_ahead_that_proves_wrong_is_put_right_at_once(
+    harness: Harness,
+) -> None:
+    phone = await working(harness)
+    # Meanwhile the item that was to come next is no longer this worker's (released).
+    async with harness.store.uow() as repo:
+        await repo.conn.execute(
+            "DELETE FROM reservations WHERE item_id ="
+            " (SELECT item_id FROM reservations ORDER BY rank LIMIT 1 OFFSET 1)")
+    await phone.tap("🐶 Dog")
+    assert len(await saved(harness)) == 2
+    seq, item = await on_record(harness)
+    assert phone.button_data("🐶 Dog") == f"a.{seq}.{item}.0"
+    async with harness.store.reader() as repo:
+        shown = await repo.item(item or 0)
+    assert shown.text is not None and shown.text in phone.words()
+    assert "3 / 8" in phone.words() and TEXTS[2] not in phone.words()
+
+
+async def test_a_save_that_fails_brings_the_tapped_item_back_to_answer_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    phone = await working(harness)
+    from storage.repo import SqlRepo
+
+    real = SqlRepo.add_answer
+    failures = [sqlite3.OperationalError("disk I/O error")]
+
+    async def add_answer(self: SqlRepo, *args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqlRepo, "add_answer", add_answer)
+    with pytest.raises(AssertionError, match="failed on an update"):
+        await phone.tap("🐱 Cat")
+    harness.errors.clear()
+    assert len(await saved(harness)) == 1  # nothing half-saved
+    # The item that was tapped is on the screen again, with buttons that work.
+    assert TEXTS[1] in phone.words() and "2 / 8" in phone.words()
+    seq, item = await on_record(harness)
+    assert phone.button_data("🐶 Dog") == f"a.{seq}.{item}.0"
+    await phone.tap("🐱 Cat")
+    assert [choice for _, choice in await saved(harness)] == [0, 1]
+    assert "3 / 8" in phone.words()
+
+
+async def test_telegram_failing_to_take_the_early_edit_never_loses_the_answer(
+    harness: Harness,
+) -> None:
+    phone = await working(harness)
+    harness.telegram.fail_next["answerCallbackQuery"] = ApiError(400, "Bad Request: query is "
+                                                                 "too old")
+    harness.telegram.fail_next["editMessageText"] = ApiError(502, "Bad Gateway")
+    harness.errors.clear()
+    try:
+        await phone.tap("🐱 Cat")
+    except AssertionError:
+        harness.errors.clear()  # the answer is unanswerable after a failure; it is logged
+    assert [choice for _, choice in await saved(harness)] == [0, 1]
+    assert "3 / 8" in phone.words()  # drawn again after the failed early edit
+
+
+async def test_a_double_tap_on_a_screen_drawn_ahead_is_saved_once(harness: Harness) -> None:
+    phone = await working(harness)
+    screen = phone.screen
+    data = phone.button_data("🐶 Dog")
+    await phone.press(data, screen)
+    since = len(harness.telegram.calls)
+    await phone.press(data, screen)
+    assert len(await saved(harness)) == 2
+    answered = [c for c in harness.telegram.calls[since:] if c.method == "answerCallbackQuery"]
+    assert answered and "저장" in str(answered[0].params.get("text", ""))
+    assert not [c for c in harness.telegram.calls[since:] if c.method in EDITS]
+    assert "3 / 8" in phone.words()
+
+
+async def test_each_answer_of_a_whole_day_is_saved_in_order_with_the_words_it_showed(
+    harness: Harness,
+) -> None:
+    phone = await working(harness)
+    for n in range(2, 9):
+        assert f"{n} / 8" in phone.words() and TEXTS[n - 1] in phone.words()
+        await phone.tap("🐱 Cat" if n % 2 else "🐶 Dog")
+    assert [choice for _, choice in await saved(harness)] == [0, 0, 1, 0, 1, 0, 1, 0]
+    assert phone.buttons()[0].startswith("▶️")  # the thank-you of a finished day
+
+
+async def test_a_notice_forgets_the_screen_prepared_for_the_old_message(
+    harness: Harness,
+) -> None:
+    phone = await working(harness)
+    haru = harness.app.bot_data["haru"] if harness.app else None
+    assert haru is not None and len(haru.ahead) == 1
+    haru.ahead.forget(111)
+    assert len(haru.ahead) == 0
+    await phone.tap("🐶 Dog")  # the usual way: the same result
+    assert "3 / 8" in phone.words() and len(await saved(harness)) == 2
+
+
+async def test_one_users_updates_run_in_order_and_different_users_side_by_side() -> None:
+    from telegram import Update
+
+    processor = OnePerUser(8)
+    log: list[str] = []
+    gate = asyncio.Event()
+
+    def update(user: int, n: int) -> Update:
+        return Update.de_json({"update_id": n, "message": {
+            "message_id": n, "date": 1, "text": "x", "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "W"}}}, None)
+
+    async def work(name: str, wait: bool) -> None:
+        log.append(f"{name} starts")
+        if wait:
+            await gate.wait()
+        log.append(f"{name} ends")
+
+    first = asyncio.create_task(processor.process_update(update(1, 1), work("1a", True)))
+    second = asyncio.create_task(processor.process_update(update(1, 2), work("1b", False)))
+    other = asyncio.create_task(processor.process_update(update(2, 3), work("2a", False)))
+    await asyncio.sleep(0.01)
+    assert log == ["1a starts", "2a starts", "2a ends"]  # 1b waits for 1a; 2 does not
+    gate.set()
+    await asyncio.gather(first, second, other)
+    assert log[3:] == ["1a ends", "1b starts", "1b ends"]

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-
-from telegram import InlineKeyboardMarkup
+from typing import Any
 
 from bot.views import note_line, render
 from tasks.labeling import Note, Screen
@@ -41,13 +40,19 @@ class Ahead:
     message_id: int
     seq: int
     item_id: int
-    keyboard: InlineKeyboardMarkup | None
+    following: Screen  # the next screen, but for the choice tapped
+    keyboard: dict[str, Any]  # its buttons, as the Bot API takes them (made once, here)
     texts: dict[int, str]  # choice -> the next screen's words with "saved: <choice>"
     media_id: int | None  # the next item's picture (None: a sentence)
 
+    def screen(self, choice: int) -> Screen:
+        """The screen the save should return for `choice`, if the guess was right."""
+        return replace(self.following, note_choice=choice)
 
-def predict(screen: Screen, message_id: int, chat_id: int) -> Ahead | None:
-    """The screen an answer on `screen` would bring, if the next item is known."""
+
+def predict(screen: Screen, message_id: int, chat_id: int, kind: str) -> Ahead | None:
+    """The screen an answer on `screen` would bring, if the next item is known; `kind` is
+    the message it is drawn on ("photo" or "text")."""
     upcoming = screen.upcoming
     if screen.mode is not Mode.WORK or screen.item is None or upcoming is None:
         return None
@@ -56,6 +61,7 @@ def predict(screen: Screen, message_id: int, chat_id: int) -> Ahead | None:
     following = replace(
         screen, seq=screen.seq + 1, item=upcoming, position=screen.position + 1,
         note=Note.SAVED, note_choice=None, minutes=0, upcoming=None, message_id=message_id,
+        message_kind=kind,
     )
     # One drawing; only the line "saved: <choice>" on top differs between the choices.
     body = render(replace(following, note=None))
@@ -63,8 +69,9 @@ def predict(screen: Screen, message_id: int, chat_id: int) -> Ahead | None:
     for choice in [*range(len(screen.project.choices)), NOT_SURE]:
         note = note_line(replace(following, note_choice=choice))
         texts[choice] = f"{note}\n\n{body.text}" if note else body.text
-    return Ahead(screen.worker.id, chat_id, message_id, screen.seq, screen.item.id,
-                 body.keyboard, texts, body.media_id)
+    keyboard = body.keyboard.to_dict() if body.keyboard is not None else {}
+    return Ahead(screen.worker.id, chat_id, message_id, screen.seq, screen.item.id, following,
+                 keyboard, texts, body.media_id)
 
 
 class FileIds:

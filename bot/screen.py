@@ -7,10 +7,13 @@ its Telegram file_id reused from then on.
 from __future__ import annotations
 
 import logging
+import warnings
+from dataclasses import replace
 
 from telegram import Bot, InputMediaPhoto, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot.ahead import Ahead, predict
 from bot.services import Haru
@@ -18,6 +21,9 @@ from bot.views import View, render
 from tasks.labeling import Screen
 
 log = logging.getLogger(__name__)
+# draw_ahead calls editMessage* through Bot.do_api_request on purpose (see there).
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.editMessage",
+                        category=PTBUserWarning)
 
 
 def _kind(message: Message) -> str:
@@ -124,7 +130,7 @@ async def prepare(haru: Haru, screen: Screen, drawn: Message) -> None:
         return
     if bool(drawn.photo) != (upcoming.media_id is not None):
         return
-    ahead = predict(screen, drawn.message_id, drawn.chat_id)
+    ahead = predict(screen, drawn.message_id, drawn.chat_id, _kind(drawn))
     if ahead is not None:
         haru.ahead.put(ahead)
 
@@ -139,10 +145,20 @@ def ahead_photo(haru: Haru, ahead: Ahead) -> str | None:
 
 async def draw_ahead(bot: Bot, ahead: Ahead, photo: str, choice: int, tapped: Message) -> bool:
     """Edit the tapped message into the screen prepared for `choice`; False if Telegram
-    would not take it (the caller then draws what the save returns)."""
-    view = View(ahead.texts[choice], ahead.keyboard, ahead.media_id, is_item=True)
+    would not take it (the caller then draws what the save returns). The keyboard was made
+    into the Bot API's form when prepared, and Telegram's answer (the edited message) is not
+    read back: nothing here needs it."""
+    where = {"chat_id": tapped.chat_id, "message_id": tapped.message_id,
+             "reply_markup": ahead.keyboard}
+    text = ahead.texts[choice]
     try:
-        await _edit(bot, view, photo or None, tapped)
+        if photo:
+            media = {"type": "photo", "media": photo, "caption": text,
+                     "parse_mode": ParseMode.HTML}
+            await bot.do_api_request("editMessageMedia", {**where, "media": media})
+        else:
+            await bot.do_api_request("editMessageText",
+                                     {**where, "text": text, "parse_mode": ParseMode.HTML})
     except TelegramError as exc:  # refused, blocked, a network failure: the save comes first
         log.info("could not draw the next item ahead on %s: %s", tapped.message_id, exc)
         return False
@@ -150,10 +166,13 @@ async def draw_ahead(bot: Bot, ahead: Ahead, photo: str, choice: int, tapped: Me
 
 
 def drawn_right(ahead: Ahead, choice: int, screen: Screen) -> bool:
-    """Whether the screen the save returned is the one drawn ahead for `choice`."""
-    view = render(screen)
-    return (view.text == ahead.texts[choice] and view.keyboard == ahead.keyboard
-            and view.media_id == ahead.media_id)
+    """Whether the screen the save returned is the one drawn ahead for `choice`: the same
+    item, place, words and buttons (the worker's other fields, such as when their next batch
+    is due, do not show on it)."""
+    expected = ahead.screen(choice)
+    return (screen.worker.lang == expected.worker.lang
+            and replace(screen, worker=expected.worker, message_id=expected.message_id,
+                        message_kind=expected.message_kind) == expected)
 
 
 async def _draw(

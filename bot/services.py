@@ -42,7 +42,7 @@ class Haru:
 
     @property
     def labeling(self) -> LabelingService:
-        return LabelingService(self.store.uow, judge=_judge)
+        return LabelingService(self.store.quick_uow, judge=_judge)
 
     @property
     def queue(self) -> ReviewQueue:

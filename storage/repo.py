@@ -481,6 +481,13 @@ class Store:
             yield SqlRepo(conn)
 
     @contextlib.asynccontextmanager
+    async def quick_uow(self) -> AsyncIterator[SqlRepo]:
+        """A unit of work of small indexed statements (a worker's tap), run without a trip
+        to the database thread per statement (storage/inline.py)."""
+        async with self.db.quick_transaction() as conn:
+            yield SqlRepo(conn)
+
+    @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[SqlRepo]:
         """For lookups only: no write transaction, so no wait for the disk."""
         async with self.db.read() as conn:

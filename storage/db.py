@@ -71,7 +71,7 @@ class Database:
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA busy_timeout = 5000")
             await conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: a commit is on disk before the worker sees "saved" (see bench/bench_storage.py).
+            # FULL: a commit is on disk (taps share commits: quick_transaction below).
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
             self._conn = conn

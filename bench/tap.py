@@ -274,9 +274,11 @@ def sections(quick: bool) -> list[Section]:
                              r.batch_calls / r.answers / 2.0, "reported", None))
             if pictures:
                 twice = len(r.uploads) - len(set(r.uploads))
-                calls.add(Figure(f"pictures: uploads ({len(set(r.uploads))} pictures, "
-                                 f"{r.pictures_shown} shown)", len(r.uploads), "uploads",
-                                 len(set(r.uploads)), twice, "none uploaded twice",
+                distinct = len(set(r.uploads))
+                calls.add(Figure(f"pictures: uploads ({distinct} pictures, "
+                                 f"{r.pictures_shown} shown, {twice} uploaded twice)",
+                                 len(r.uploads), "uploads", distinct,
+                                 len(r.uploads) / max(1, distinct), "each picture once",
                                  twice == 0))
             mix = collections.Counter({m: n for m, n in r.per_answer.items()})
             calls.notes.append(f"{kind}: calls of the {r.answers} answer taps: " + ", ".join(

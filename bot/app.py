@@ -60,7 +60,8 @@ async def judge_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         projects = await repo.project_ids()
     for project_id in projects:
         try:
-            run = await rejudge_project(haru.store.uow, project_id, haru.clock())
+            run = await rejudge_project(haru.store.uow, project_id, haru.clock(),
+                                        reader=haru.store.reader)
         except Exception:
             log.exception("weighing the answers of project %s failed", project_id)
             continue

@@ -160,7 +160,8 @@ async def cmd_quality(args: argparse.Namespace, config: Config) -> int:
             project = await _project_named(repo, args.project)
         run = None
         if args.rerun:
-            run = await rejudge_project(store.uow, project.id, datetime.now(UTC), force=True)
+            run = await rejudge_project(store.uow, project.id, datetime.now(UTC), force=True,
+                                        reader=store.reader)
         async with store.reader() as repo:
             data = await repo.project_answers(project.id)
             names = {w.id: w.name for n in await repo.worker_names()

@@ -398,7 +398,8 @@ class Demo:
             await self._work(worker)
         self.clock.at(day, time(15, 0))
         for project_id in self.project_ids.values():  # the bot's judging job
-            await rejudge_project(self.store.uow, project_id, self.clock())
+            await rejudge_project(self.store.uow, project_id, self.clock(),
+                                  reader=self.store.reader)
         self.clock.at(day, time(16, 0))
         log.reviewed = await self._review()
         for clock in (time(18, 0), time(18, 1)):

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from review.routing import Decision, Tally
 from tasks.model import Item, Project, Role, Verdict
 
@@ -49,18 +52,73 @@ class JudgeRepository(Protocol):
     ) -> bool: ...
 
 
+@dataclass(frozen=True, eq=False)
+class AnswerRows:
+    """Answers as parallel arrays, in item order: choice -1 is "not sure"."""
+
+    item: npt.NDArray[np.int64]
+    worker: npt.NDArray[np.int64]
+    choice: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class AnswerStretch:
+    """What the model reads of a stretch of a project's items (the next ones by id): the
+    answers to its work and gold items, and the answers known for sure (gold, and
+    coordinators' decisions), each with whether it is a work item."""
+
+    last: int | None  # the stretch's last item id; None: no items are left
+    answers: AnswerRows
+    known_item: npt.NDArray[np.int64]
+    known_class: npt.NDArray[np.int64]
+    known_work: npt.NDArray[np.bool_]
+
+
+class ItemState(NamedTuple):
+    id: int
+    verdict: Verdict | None
+    wanted: int
+    n_answers: int
+    label: int | None
+    confidence: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class MovableStretch:
+    """The work items the model may move in a stretch of a project's items (collecting
+    with all their answers, asking one more, or done by the crowd), and their answers."""
+
+    last: int | None  # the stretch's last item id; None: no items are left
+    items: Sequence[ItemState]
+    answers: AnswerRows
+
+
 class ModelRepository(JudgeRepository, Protocol):
-    """What a project-wide Dawid-Skene run reads and writes."""
+    """What a project-wide Dawid-Skene run reads and writes. It reads a stretch of items at
+    a time (`limit` items after the id `after`), each in a short read of its own."""
 
     async def project_answers(self, project_id: int) -> ProjectAnswers: ...
-    async def answer_count(self, project_id: int) -> int: ...
+    async def count_answers(self, project_id: int, after: int, limit: int
+                            ) -> tuple[int, int, int] | None:
+        """(last item id, answers, work items) of a stretch; None: no items are left."""
+        ...
+    async def answer_stretch(self, project_id: int, after: int, limit: int
+                             ) -> AnswerStretch: ...
+    async def movable_stretch(self, project_id: int, after: int, limit: int
+                              ) -> MovableStretch: ...
+    async def item_answers(self, item_ids: Sequence[int]) -> AnswerRows: ...
     async def judged_answers(self, project_id: int) -> int:
         """How many answers the project had at its last model run."""
         ...
     async def set_judged(self, project_id: int, answers: int, now: datetime) -> None: ...
-    async def relabel(
-        self, item_id: int, label: int, confidence: float, verdict: Verdict
-    ) -> None: ...
+    async def set_verdicts(
+        self, decisions: Sequence[tuple[int, Decision, int]], now: datetime
+    ) -> int:
+        """`set_verdict` of each (item, decision, if_answers); how many were recorded."""
+        ...
+    async def relabel(self, labels: Sequence[tuple[int, int, float, Verdict]]) -> int:
+        """The model's (label, confidence, verdict) on items already done; how many."""
+        ...
 
 
 class ModelUnitOfWork(Protocol):

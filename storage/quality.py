@@ -9,8 +9,20 @@ import json
 import random
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import chain
 
-from review.ports import ItemTally, ProjectAnswers, Vote
+import numpy as np
+import numpy.typing as npt
+
+from review.ports import (
+    AnswerRows,
+    AnswerStretch,
+    ItemState,
+    ItemTally,
+    MovableStretch,
+    ProjectAnswers,
+    Vote,
+)
 from review.routing import Decision, Tally
 from storage.rows import Rows
 from storage.times import ts
@@ -18,6 +30,39 @@ from tasks.model import Role, Verdict
 from tasks.ports import NOT_SURE, Batch, PracticeItem
 
 _UNDECIDED = "verdict IS NULL OR verdict IN ('more', 'agreement', 'model')"
+# Work items the project's model may move: collecting with all their answers, asking one
+# more, or done by the crowd (review.service.MOVABLE).
+_MOVABLE = ("i.role = 'work' AND (i.verdict IN ('more', 'agreement', 'model')"
+            " OR (i.verdict IS NULL AND i.n_answers >= i.wanted))")
+# The next `limit` items of a project after an id (items_project: no table row is read).
+_STRETCH_END = ("SELECT max(id) FROM (SELECT id FROM items WHERE project_id = ? AND id > ?"
+                " ORDER BY id LIMIT ?)")
+_SET_VERDICT = (
+    "UPDATE items SET verdict = ?, label = ?, confidence = ?,"
+    " review_at = CASE WHEN ? THEN ? ELSE review_at END, review_reason = ?,"
+    " wanted = CASE WHEN ? THEN ? ELSE wanted END,"
+    " status = CASE WHEN ? THEN 'open' ELSE 'filled' END"
+    f" WHERE id = ? AND ({_UNDECIDED})"
+)
+
+
+def _verdict_args(item_id: int, decision: Decision, now: datetime) -> tuple[object, ...]:
+    verdict = decision.verdict
+    reopen = verdict is Verdict.MORE
+    return (str(verdict), decision.label, decision.confidence, verdict is Verdict.REVIEW,
+            ts(now), decision.reason and str(decision.reason), reopen, decision.wanted,
+            reopen, item_id)
+
+
+def _int_table(rows: Sequence[Sequence[int]], width: int) -> npt.NDArray[np.int64]:
+    """Rows of `width` integers (no NULLs) as an n x width array, without a tuple each."""
+    flat = np.fromiter(chain.from_iterable(rows), np.int64, count=len(rows) * width)
+    return flat.reshape(len(rows), width)
+
+
+def _answer_rows(rows: Sequence[Sequence[int]]) -> AnswerRows:
+    table = _int_table(rows, 3)
+    return AnswerRows(table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy())
 
 
 class QualitySql(Rows):
@@ -76,19 +121,22 @@ class QualitySql(Rows):
         """Record a decision on an undecided item (never on one in review or decided by a
         coordinator); `if_answers`: only while it still has that many answers."""
         guard = "" if if_answers is None else f" AND n_answers = {int(if_answers)}"
-        verdict = decision.verdict
-        reopen = verdict is Verdict.MORE
-        cursor = await self.conn.execute(
-            "UPDATE items SET verdict = ?, label = ?, confidence = ?,"
-            " review_at = CASE WHEN ? THEN ? ELSE review_at END, review_reason = ?,"
-            " wanted = CASE WHEN ? THEN ? ELSE wanted END,"
-            " status = CASE WHEN ? THEN 'open' ELSE 'filled' END"
-            f" WHERE id = ? AND ({_UNDECIDED}){guard}",
-            (str(verdict), decision.label, decision.confidence, verdict is Verdict.REVIEW,
-             ts(now), decision.reason and str(decision.reason), reopen, decision.wanted,
-             reopen, item_id),
-        )
+        cursor = await self.conn.execute(_SET_VERDICT + guard,
+                                         _verdict_args(item_id, decision, now))
         return cursor.rowcount == 1
+
+    async def set_verdicts(
+        self, decisions: Sequence[tuple[int, Decision, int]], now: datetime
+    ) -> int:
+        """`set_verdict(item, decision, now, if_answers=n)` of each (item, decision, n), in
+        one trip to the database thread; how many were recorded."""
+        if not decisions:
+            return 0
+        cursor = await self.conn.executemany(
+            _SET_VERDICT + " AND n_answers = ?",
+            [(*_verdict_args(item, decision, now), n) for item, decision, n in decisions],
+        )
+        return max(cursor.rowcount, 0)
 
     async def project_answers(self, project_id: int) -> ProjectAnswers:
         """Every answer to the project's work and gold items, and the answers known for sure:
@@ -114,11 +162,80 @@ class QualitySql(Rows):
             items=[(r[0], Verdict(r[1]) if r[1] else None, r[2], r[3], r[4]) for r in items],
         )
 
-    async def answer_count(self, project_id: int) -> int:
-        rows = await self._all(
-            "SELECT coalesce(sum(n_answers), 0) FROM items WHERE project_id = ?", project_id
+    async def count_answers(self, project_id: int, after: int, limit: int
+                            ) -> tuple[int, int, int] | None:
+        """(last item id, answers, work items) of the project's next `limit` items after
+        the id `after`; None when there are none."""
+        row = await self._one(
+            "SELECT max(id), coalesce(sum(n_answers), 0), coalesce(sum(role = 'work'), 0)"
+            " FROM (SELECT id, n_answers, role FROM items WHERE project_id = ? AND id > ?"
+            " ORDER BY id LIMIT ?)", project_id, after, limit,
         )
-        return int(rows[0][0])
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def answer_stretch(self, project_id: int, after: int, limit: int) -> AnswerStretch:
+        """The answers to the work and gold items among the project's next `limit` items
+        after the id `after` (in item order), and the answers known for sure among them."""
+        row = await self._one(_STRETCH_END, project_id, after, limit)
+        last = None if row is None or row[0] is None else int(row[0])
+        if last is None:
+            nothing = np.zeros(0, np.int64)
+            return AnswerStretch(None, AnswerRows(nothing, nothing, nothing), nothing,
+                                 nothing, np.zeros(0, np.bool_))
+        answers = await self._all(
+            "SELECT a.item_id, a.worker_id, coalesce(a.choice, -1) FROM items i"
+            " JOIN answers a ON a.item_id = i.id WHERE i.project_id = ? AND i.id > ?"
+            " AND i.id <= ? AND i.role IN ('work', 'gold') ORDER BY i.id",
+            project_id, after, last,
+        )
+        known = _int_table(await self._all(
+            "SELECT id, CASE role WHEN 'gold' THEN answer ELSE label END AS known,"
+            " role = 'work' FROM items WHERE project_id = ? AND id > ? AND id <= ?"
+            " AND (role = 'gold' OR verdict = 'reviewer') AND known IS NOT NULL",
+            project_id, after, last,
+        ), 3)
+        return AnswerStretch(last, _answer_rows(answers), known[:, 0].copy(),
+                             known[:, 1].copy(), known[:, 2] == 1)
+
+    async def movable_stretch(self, project_id: int, after: int, limit: int
+                              ) -> MovableStretch:
+        """The work items the model may move among the project's next `limit` items after
+        the id `after`, and their answers (in item order)."""
+        row = await self._one(_STRETCH_END, project_id, after, limit)
+        last = None if row is None or row[0] is None else int(row[0])
+        if last is None:
+            nothing = np.zeros(0, np.int64)
+            return MovableStretch(None, [], AnswerRows(nothing, nothing, nothing))
+        items = await self._all(
+            "SELECT i.id, i.verdict, i.wanted, i.n_answers, i.label, i.confidence FROM items i"
+            f" WHERE i.project_id = ? AND i.id > ? AND i.id <= ? AND {_MOVABLE} ORDER BY i.id",
+            project_id, after, last,
+        )
+        answers = await self._all(
+            "SELECT a.item_id, a.worker_id, coalesce(a.choice, -1) FROM items i"
+            " JOIN answers a ON a.item_id = i.id WHERE i.project_id = ? AND i.id > ?"
+            f" AND i.id <= ? AND {_MOVABLE} ORDER BY i.id",
+            project_id, after, last,
+        )
+        return MovableStretch(
+            last,
+            [ItemState(r[0], Verdict(r[1]) if r[1] else None, r[2], r[3], r[4], r[5])
+             for r in items],
+            _answer_rows(answers),
+        )
+
+    async def item_answers(self, item_ids: Sequence[int]) -> AnswerRows:
+        """The answers to these items, in item order."""
+        if not item_ids:
+            nothing = np.zeros(0, np.int64)
+            return AnswerRows(nothing, nothing, nothing)
+        marks = ", ".join("?" * len(item_ids))
+        return _answer_rows(await self._all(
+            "SELECT item_id, worker_id, coalesce(choice, -1) FROM answers"
+            f" WHERE item_id IN ({marks}) ORDER BY item_id", *item_ids,
+        ))
 
     async def project_ids(self) -> list[int]:
         return [int(r[0]) for r in await self._all("SELECT id FROM projects ORDER BY id")]
@@ -133,14 +250,18 @@ class QualitySql(Rows):
             (answers, ts(now), project_id),
         )
 
-    async def relabel(self, item_id: int, label: int, confidence: float, verdict: Verdict
-                      ) -> None:
-        """The model's label on an item already done (it is never opened again)."""
-        await self.conn.execute(
+    async def relabel(self, labels: Sequence[tuple[int, int, float, Verdict]]) -> int:
+        """The model's (label, confidence, verdict) on items already done (they are never
+        opened again), in one trip to the database thread; how many."""
+        if not labels:
+            return 0
+        cursor = await self.conn.executemany(
             "UPDATE items SET label = ?, confidence = ?, verdict = ? WHERE id = ?"
             " AND verdict IN ('agreement', 'model')",
-            (label, confidence, str(verdict), item_id),
+            [(label, confidence, str(verdict), item) for item, label, confidence, verdict
+             in labels],
         )
+        return max(cursor.rowcount, 0)
 
     # --- hidden gold ----------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from tasks.images import (
 )
 from tasks.known import Answer, AnswerSheet, KnownSpec, csv_records, parse_answer, read_sheets
 from tasks.model import ItemKind, Role
+from tasks.processes import WorkerDied, Workers, cores
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ ZIP_RATIO_FLOOR = 100 * 1024 * 1024
 _ZIP_DIRECTORY_BYTES_PER_ENTRY = 512
 
 _TEXT_SUFFIXES = frozenset({".csv", ".jsonl"})
-_WORKERS = max(1, min(2, os.cpu_count() or 1))
+# One worker process per core (tasks/processes.py says why not threads).
+_WORKERS = cores()
 # At most this many files are read and decoded ahead of the sink: memory stays flat on huge folders.
 _LOOKAHEAD = 2 * _WORKERS
 _JUNK_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
@@ -135,6 +137,9 @@ class _Unit:
     work: Callable[[], _Outcome]
     key: str = ""  # a picture's path inside the folder or zip, to find it on an answer sheet
     read: Callable[[], bytes | Rejected] | None = None  # its raw bytes (an answer sheet's)
+    # The same work for a worker process: picklable, and needing nothing of this process's
+    # (a picture in a zip is read through the worker's own handle on the zip).
+    job: Callable[[], _Outcome] | None = None
 
 
 # ---- texts --------------------------------------------------------------------------------
@@ -277,8 +282,8 @@ def _folder_units(root: Path) -> list[_Unit]:
             path = Path(folder, name)
             if not _is_junk(name) and path.is_file():  # is_file() skips sockets and FIFOs
                 source = path.relative_to(root).as_posix()
-                units.append(_Unit(source, partial(_image_from_file, path, source), source,
-                                   partial(_read_file, path, source)))
+                work = partial(_image_from_file, path, source)
+                units.append(_Unit(source, work, source, partial(_read_file, path, source), work))
     return units
 
 
@@ -401,10 +406,12 @@ def _zip_units(path: Path, stack: ExitStack) -> list[_Unit]:
         name = _entry_name(info)
         source = f"{path.name}:{name}"
         if _is_unsafe(info.filename) or _is_unsafe(name):
-            units.append(_Unit(source, partial(_rejected, source, "unsafe path in zip")))
+            refuse = partial(_rejected, source, "unsafe path in zip")
+            units.append(_Unit(source, refuse, job=refuse))
         elif not info.is_dir() and not any(_is_junk(part) for part in name.split("/")):
             units.append(_Unit(source, partial(_image_from_zip, archive, info, lock, source),
-                               name, partial(_zip_bytes, archive, info, lock, source)))
+                               name, partial(_zip_bytes, archive, info, lock, source),
+                               partial(_image_in_worker, path, info, source)))
     return units
 
 
@@ -413,6 +420,21 @@ def _image_from_zip(
 ) -> _Outcome:
     data = _zip_bytes(archive, info, lock, source)
     return _outcome(data if isinstance(data, Rejected) else prepare_image(data, source))
+
+
+# A worker process's own handles on the zips it reads from (one per import: the pool, and
+# with it the worker, ends with the import). Never used in the importing process itself.
+_worker_archives: dict[Path, tuple[zipfile.ZipFile, threading.Lock]] = {}
+
+
+def _image_in_worker(path: Path, info: zipfile.ZipInfo, source: str) -> _Outcome:
+    if path not in _worker_archives:
+        try:
+            _worker_archives[path] = zipfile.ZipFile(path), threading.Lock()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+            return _rejected(source, "corrupt file in zip")  # changed since it was planned
+    archive, lock = _worker_archives[path]
+    return _image_from_zip(archive, info, lock, source)
 
 
 def _zip_bytes(
@@ -597,16 +619,19 @@ async def _run(
     target: _Target, units: list[_Unit], progress: Callable[[int, int], None] | None,
 ) -> ImportReport:
     report = ImportReport()
-    loop = asyncio.get_running_loop()
-    pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="haru-import")
+    # Worker processes for two pictures or more; a lone picture or CSV is prepared on a thread
+    # here, since starting a process would cost more than it saves.
+    jobs = sum(unit.job is not None for unit in units)
+    workers = Workers(min(_WORKERS, jobs)) if _WORKERS > 1 and jobs > 1 else None
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="haru-import")
     queue = iter(units)
-    pending: deque[asyncio.Future[_Outcome]] = deque()
+    pending: deque[asyncio.Task[_Outcome]] = deque()
     try:
         if progress:
             progress(0, len(units))
         for done in range(1, len(units) + 1):
             while len(pending) < _LOOKAHEAD and (unit := next(queue, None)) is not None:
-                pending.append(loop.run_in_executor(pool, unit.work))
+                pending.append(asyncio.create_task(_prepare(unit, workers, thread)))
             items, rejected = await pending.popleft()  # in order: item order = import order
             report.rejected.extend(rejected)
             if items:
@@ -614,8 +639,22 @@ async def _run(
             if progress:
                 progress(done, len(units))
     finally:
-        for future in pending:
-            future.cancel()
-        # Waits for at most one decode per worker; the zip must not close under a reader.
-        pool.shutdown(wait=True, cancel_futures=True)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if workers is not None:
+            await workers.close()
+        # Waits for a decode under way; the zip must not close under a reader.
+        thread.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+async def _prepare(unit: _Unit, workers: Workers | None, thread: ThreadPoolExecutor) -> _Outcome:
+    if workers is None or unit.job is None:
+        return await asyncio.get_running_loop().run_in_executor(thread, unit.work)
+    try:
+        return await workers.run(unit.job)
+    except WorkerDied:
+        # A decoder that crashes on a hostile file takes only its worker down with it.
+        log.warning("%s: the worker process preparing it died", unit.source, exc_info=True)
+        return _rejected(unit.source, "could not be decoded (it crashed the image decoder)")

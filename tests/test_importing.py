@@ -4,12 +4,14 @@ file a plain-English rejection that never stops the rest of the import."""
 from __future__ import annotations
 
 import io
+import os
 import struct
 import warnings
 import zipfile
 import zlib
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -292,6 +294,76 @@ async def test_a_korean_name_in_a_windows_zip_is_shown_readably(tmp_path: Path) 
     sink = FakeSink()
     await import_path(sink, PROJECT, tmp_path / "k.zip")
     assert sink.images[0].source == "k.zip:고양이.jpg"
+
+
+def mixed_pictures(folder: Path) -> Path:
+    """A folder of good, repeated, sideways, broken and oversized pictures, and it zipped."""
+    sideways = Image.new("RGB", (60, 40), "navy")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: shown turned 90 degrees
+    for index in range(4):
+        write(folder / f"IMG_{index}.jpg", image_bytes(color=(index * 60, 90, 0)))
+    write(folder / "again.jpg", image_bytes(color=(0, 90, 0)))
+    write(folder / "broken.jpg", image_bytes((400, 300))[:200])
+    write(folder / "big.png", png_claiming_size(8000, 6500))
+    out = io.BytesIO()
+    sideways.save(out, "JPEG", exif=exif.tobytes())
+    write(folder / "side.jpg", out.getvalue())
+    archive = folder.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(folder.iterdir()):
+            zipped.write(path, path.name)
+        zipped.writestr("../evil.jpg", image_bytes(color="blue"))
+    return archive
+
+
+async def test_worker_processes_import_exactly_what_one_thread_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = mixed_pictures(tmp_path / "pics")
+    started: list[int] = []
+    real = importing.Workers
+
+    def counted(count: int) -> importing.Workers:
+        started.append(count)
+        return real(count)
+
+    monkeypatch.setattr(importing, "Workers", counted)
+    results = []
+    for workers in (1, 3):
+        monkeypatch.setattr(importing, "_WORKERS", workers)
+        for path in (tmp_path / "pics", archive):
+            sink = FakeSink()
+            report = await import_path(sink, PROJECT, path)
+            results.append((report.imported, report.duplicates, report.rejected,
+                            [(i.source, i.content_key, i.width, i.height, i.jpeg)
+                             for i in sink.images]))
+    assert started == [3, 3]  # one core: one thread here; three: three processes
+    one_thread, processes = results[:2], results[2:]
+    assert processes == one_thread
+    imported, duplicates, rejected, images = one_thread[1]
+    assert (imported, duplicates) == (5, 1)
+    assert {r.source: r.reason for r in rejected} == {
+        "pics.zip:../evil.jpg": "unsafe path in zip",
+        "pics.zip:big.png": "image too large (52.0 megapixels; the limit is 40)",
+        "pics.zip:broken.jpg": "corrupt or truncated image",
+    }
+    assert ("pics.zip:side.jpg", 40, 60) in [(s, w, h) for s, _, w, h, _ in images]
+
+
+async def test_a_picture_that_kills_its_worker_process_is_rejected_and_the_rest_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing, "_WORKERS", 2)
+    good = [write(tmp_path / f"{i}.png", image_bytes(fmt="PNG", color=(i, 0, 0))) for i in range(3)]
+    units = [importing._Unit(p.name, partial(importing._image_from_file, p, p.name),
+                             job=partial(importing._image_from_file, p, p.name)) for p in good]
+    crash = partial(os._exit, 70)  # what a segfault in a decoder looks like from outside
+    units.insert(1, importing._Unit("evil.jpg", crash, job=crash))
+    sink = FakeSink()
+    report = await importing._run(importing._Target(sink, PROJECT, None), units, None)
+    assert [i.source for i in sink.images] == ["0.png", "1.png", "2.png"]
+    assert reasons(report) == {"evil.jpg": "could not be decoded (it crashed the image decoder)"}
 
 
 async def test_a_zip_that_is_not_a_zip_is_one_rejection(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ past days with their sent notices; and today, `holders` workers holding their da
 20 reserved items. Then, on each size in turn (rounds interleaved, so the machine's noise falls
 on every size alike), through the real repository and services on the real file:
 
-- next item: `SqlRepo.next_reserved(batch, now)`, the item a worker's tap shows next;
+- next item: `SqlRepo.reserved_items(batch, now, 2)`, the item a worker's tap shows next
+  and the one drawn ahead after it, read as a tap reads it (inline, `Store.quick_reader`);
 - reserve: `SqlRepo.reserve(batch, worker, project, 20, now)` for a worker without today's
   batch (rolled back each time), and `tasks.labeling.fill`, which adds the hidden gold;
 - save an answer: `SqlRepo.add_answer` of a reserved item in `Store.uow()` (BEGIN IMMEDIATE ...
@@ -152,7 +153,7 @@ def build(path: Path, size: int, workers: int, holders: int, now: datetime) -> S
         shape.answers = conn.execute("SELECT count(*) FROM answers").fetchone()[0]
     finally:
         conn.close()
-    # next_reserved only reads; the answers and the taps use up the held items.
+    # the next-item reads change nothing; the answers and the taps use up the held items.
     few, half = max(1, held // 10), (held - max(1, held // 10)) // 2
     ids = list(range(1, held + 1))
     shape.groups = (ids[:few], ids[few:few + half], ids[few + half:])
@@ -358,7 +359,7 @@ class Bench:
 
 NEXT, RESERVE, FILL, ANSWER, TAP = "next", "reserve", "fill", "answer", "tap"
 CASES = {
-    NEXT: "next item: `next_reserved`",
+    NEXT: "next item: `reserved_items` (the next two)",
     RESERVE: "reserve a day of 20: `reserve`",
     FILL: "choose a day's items: `fill` (reserve + gold)",
     ANSWER: "save an answer: `add_answer` + COMMIT",
@@ -375,8 +376,10 @@ async def run_round(bench: Bench, calls: int) -> None:
         batch_id = _batch_of(shape, holder)
 
         async def next_item(batch_id: int = batch_id) -> object:
-            async with bench.store.reader() as repo:
-                return await repo.next_reserved(batch_id, bench.now())
+            # As a tap reads it: the next two items of the batch (the one to show, and the
+            # one to draw ahead), on the event loop (storage/inline.py).
+            async with bench.store.quick_reader() as repo:
+                return await repo.reserved_items(batch_id, bench.now(), 2)
 
         await bench.timed(NEXT, next_item)
     for k in range(calls):  # a worker without today's batch gets one (rolled back)

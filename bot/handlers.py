@@ -48,7 +48,7 @@ def _haru(context: ContextTypes.DEFAULT_TYPE) -> Haru:
 
 async def _worker(haru: Haru, user: User) -> Worker | None:
     """The worker behind a Telegram account. Hearing from them means they can be reached."""
-    async with haru.store.reader() as repo:
+    async with haru.store.quick_reader() as repo:
         worker = await repo.worker_by_tg(user.id)
     if worker is not None and worker.unreachable_at is not None:
         async with haru.store.uow() as repo:

@@ -216,6 +216,15 @@ class Database:
         task.add_done_callback(self._pending.discard)
 
     @contextlib.asynccontextmanager
+    async def quick_read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read of a few indexed rows (who is tapping, the next item), on the event loop
+        itself (storage/inline.py): in WAL mode a read never waits for a writer."""
+        async with self._lock:
+            await self._settle()
+            assert self._inline is not None
+            yield self._inline  # type: ignore[misc]
+
+    @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
         """A consistent read, never interleaved with another coroutine's transaction."""
         async with self._lock:

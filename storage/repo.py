@@ -488,6 +488,13 @@ class Store:
             yield SqlRepo(conn)
 
     @contextlib.asynccontextmanager
+    async def quick_reader(self) -> AsyncIterator[SqlRepo]:
+        """For a few indexed lookups on a worker's tap, without a trip to the database
+        thread (storage/inline.py)."""
+        async with self.db.quick_read() as conn:
+            yield SqlRepo(conn)
+
+    @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[SqlRepo]:
         """For lookups only: no write transaction, so no wait for the disk."""
         async with self.db.read() as conn:

@@ -46,11 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import telegram
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
 
 from bot.app import build_application
 from bot.config import Config
 from bot.dispatch import SENDERS, Dispatcher
+from bot.offline import InProcessApi
 from bot.ratelimit import MESSAGES_PER_SECOND
 from storage.db import Database
 from storage.repo import SqlItemSink, Store
@@ -71,7 +72,7 @@ FLOOD = json.dumps({"ok": False, "error_code": 429,
 PROGRESS_SECONDS = 30.0  # a line on stderr this often while sending
 
 
-class FakeBotApi(BaseRequest):
+class FakeBotApi(InProcessApi):
     """A Bot API that keeps Telegram's overall flood limit strictly, and answers after a
     network round trip. It keeps counts, not messages."""
 
@@ -87,23 +88,10 @@ class FakeBotApi(BaseRequest):
         self.peak_in_flight = 0
         self._message_ids = 0
 
-    # --- BaseRequest -----------------------------------------------------------------------
+    READ_TIMEOUT = 5.0
 
-    @property
-    def read_timeout(self) -> float | None:
-        return 5.0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None,
-        read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
+    async def answer(self, url: str, method: str,
+                     request_data: RequestData | None) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         self.methods[name] += 1

@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
+
+from bot.offline import InProcessApi
 
 BOT = {"id": 7000001, "is_bot": True, "first_name": "Haru", "username": "haru_bench_bot"}
 MESSAGES = {"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption",
@@ -33,7 +35,7 @@ class Arrival:
     upload: str | None  # a picture uploaded: its bytes' digest (None: no upload)
 
 
-class InstantTelegram(BaseRequest):
+class InstantTelegram(InProcessApi):
     def __init__(self) -> None:
         self.arrivals: list[Arrival] = []
         # chat -> (newest message with buttons, its inline keyboard): what a phone would tap
@@ -42,21 +44,8 @@ class InstantTelegram(BaseRequest):
         self.changed: dict[int, asyncio.Event] = {}  # set when a chat's screen changes
         self._ids = itertools.count(1_000_000)
 
-    @property
-    def read_timeout(self) -> float | None:
-        return 1.0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None,
-        read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
+    async def answer(self, url: str, method: str,
+                     request_data: RequestData | None) -> tuple[int, bytes]:
         at = time.perf_counter()
         name = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data is not None else {}

@@ -103,7 +103,34 @@ def plain(text: str, parse_mode: str | None) -> str:
     return "".join(checker.text)
 
 
-class FakeTelegram(BaseRequest):
+class InProcessApi(BaseRequest):
+    """A Bot API inside this process: `answer` gets each request; no network, no pool."""
+
+    READ_TIMEOUT = 1.0
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.READ_TIMEOUT
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None,
+        read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        return await self.answer(url, method, request_data)
+
+    async def answer(self, url: str, method: str,
+                     request_data: RequestData | None) -> tuple[int, bytes]:
+        raise NotImplementedError
+
+
+class FakeTelegram(InProcessApi):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.chats: dict[int, dict[int, dict[str, Any]]] = {}
@@ -119,23 +146,10 @@ class FakeTelegram(BaseRequest):
         self._message_ids = itertools.count(1)
         self._clock = itertools.count(1_790_000_000)
 
-    # --- BaseRequest -----------------------------------------------------------------------
+    # --- the Bot API -----------------------------------------------------------------------
 
-    @property
-    def read_timeout(self) -> float | None:
-        return 1.0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None,
-        read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
+    async def answer(self, url: str, method: str,
+                     request_data: RequestData | None) -> tuple[int, bytes]:
         download = _FILE_URL.search(url)
         if download is not None and method == "GET":
             return self._download(unquote(download.group("path")))

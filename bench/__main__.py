@@ -1,4 +1,5 @@
 """All of Haru's performance goals in one command: python -m bench [--quick] [--json PATH].
+It exits with 1 when a goal is missed.
 
 Each part runs in a fresh child process (its peak memory is its own), prints nothing until
 done, and hands back figures; the table shows each figure with the floor measured in the
@@ -128,6 +129,8 @@ def main() -> None:
         "sections": [s.to_json() for s in sections],
     }, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"(written to {args.json})")
+    if missed:
+        sys.exit(1)  # so a script or CI can tell
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import replace
@@ -59,8 +60,9 @@ async def _worker(haru: Haru, user: User) -> Worker | None:
 async def _redraw(haru: Haru, context: ContextTypes.DEFAULT_TYPE, worker: Worker, intro: str,
                   chat_id: int) -> None:
     """Send the worker's current screen anew at the bottom of the chat, `intro` first."""
-    screen = await haru.labeling.again(worker.id, haru.clock())
-    await show(context.bot, haru, screen, chat_id, None, intro)
+    async with haru.turns.of(worker.id):
+        screen = await haru.labeling.again(worker.id, haru.clock())
+        await show(context.bot, haru, screen, chat_id, None, intro)
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -245,9 +247,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if ahead is not None and action is not None and message is not None \
             and _fits(ahead, action, message) \
             and (photo := ahead_photo(haru, ahead)) is not None:
-        await _answer_ahead(haru, ahead, photo, action.choice, query, message, context)
-    else:
-        await _on_button(haru, query, context)
+        # Still this worker's phone (they may have moved to another), and still the screen
+        # last drawn for them (a coordinator's reply may have drawn a newer one meanwhile).
+        worker = await _worker(haru, query.from_user)
+        if worker is not None and worker.id == ahead.worker_id:
+            async with haru.turns.of(worker.id):
+                if haru.rendered.get(worker.id) == ahead.seq:
+                    await _answer_ahead(haru, ahead, photo, action.choice, query, message,
+                                        context)
+                    return
+    await _on_button(haru, query, context)
 
 
 def _fits(ahead: Ahead, action: Action, message: Message) -> bool:
@@ -260,27 +269,25 @@ def _fits(ahead: Ahead, action: Action, message: Message) -> bool:
 async def _answer_ahead(haru: Haru, ahead: Ahead, photo: str, choice: int,
                         query: CallbackQuery, message: Message,
                         context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer the tap and draw the prepared next item at once; then save the answer, and if
-    the save says otherwise (or fails), draw what is true over it. Whatever Telegram
-    says to the first two calls, the answer is saved."""
-    try:
-        await query.answer()
-    except TelegramError as exc:
-        log.info("could not answer a tap: %s", exc)
-    drawn = await draw_ahead(context.bot, ahead, photo, choice, message)
-    if drawn:
-        haru.rendered[ahead.worker_id] = ahead.seq + 1
-    now = haru.clock()
+    """Answer the tap and draw the prepared next item at once, and save the answer beside
+    it (the save never waits for Telegram). Then, if the save says otherwise (or fails),
+    draw what is true over it. Whatever Telegram says to the first two calls, the answer is
+    saved."""
+    drawing = asyncio.ensure_future(_draw_ahead(ahead, photo, choice, query, message, context))
     try:
         result = await haru.labeling.answer(ahead.worker_id, ahead.seq, ahead.item_id, choice,
-                                            now)
+                                            haru.clock())
     except BaseException:
         # Not saved: the item tapped comes back, so the worker can answer it again.
+        await asyncio.wait([drawing])
         haru.rendered.pop(ahead.worker_id, None)
         with contextlib.suppress(Exception):
             screen = await haru.labeling.current(ahead.worker_id, haru.clock())
             await show(context.bot, haru, screen, ahead.chat_id, message)
         raise
+    drawn = await drawing
+    if drawn:
+        haru.rendered[ahead.worker_id] = ahead.seq + 1
     if isinstance(result, Stale):
         # Something changed the screen in between (a day that ended, a coordinator):
         # whatever is true now is drawn; the old buttons no longer count.
@@ -293,6 +300,15 @@ async def _answer_ahead(haru: Haru, ahead: Ahead, photo: str, choice: int,
     await prepare(haru, result, message)
 
 
+async def _draw_ahead(ahead: Ahead, photo: str, choice: int, query: CallbackQuery,
+                      message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    try:
+        await query.answer()
+    except TelegramError as exc:
+        log.info("could not answer a tap: %s", exc)
+    return await draw_ahead(context.bot, ahead, photo, choice, message)
+
+
 async def _on_button(haru: Haru, query: CallbackQuery,
                      context: ContextTypes.DEFAULT_TYPE) -> None:
     message = _message(query)
@@ -301,6 +317,12 @@ async def _on_button(haru: Haru, query: CallbackQuery,
         # A stranger, or a button replayed from another chat: never act on someone else's.
         await query.answer(t(language_for(query.from_user.language_code), "not_yours"))
         return
+    async with haru.turns.of(worker.id):
+        await _worker_button(haru, worker, query, message, context)
+
+
+async def _worker_button(haru: Haru, worker: Worker, query: CallbackQuery,
+                         message: Message | None, context: ContextTypes.DEFAULT_TYPE) -> None:
     action = decode(query.data)
     if action is None:
         await _stale(haru, worker, query, Stale(already_saved=False), context)

@@ -276,9 +276,10 @@ async def forward_reply(haru: Haru, coordinator: Coordinator, message: Message,
     words = (f"{t(worker.lang, 'help_reply', name=escape(coordinator.name))}\n"
              f"<blockquote>{escape(message.text[:MAX_REPLY_CHARS])}</blockquote>")
     try:
-        await bot.send_message(worker.chat_id, words, parse_mode=ParseMode.HTML)
-        screen = await haru.labeling.again(worker.id, haru.clock())
-        await show(bot, haru, screen, worker.chat_id, None)
+        async with haru.turns.of(worker.id):
+            await bot.send_message(worker.chat_id, words, parse_mode=ParseMode.HTML)
+            screen = await haru.labeling.again(worker.id, haru.clock())
+            await show(bot, haru, screen, worker.chat_id, None)
     except (Forbidden, NetworkError) as exc:
         log.warning("could not pass a reply on to worker %s: %s", worker.id, exc)
         await message.reply_html(t(coordinator.lang, "coord_reply_failed",

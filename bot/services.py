@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.ahead import FileIds, Screens
+from bot.updates import Turns
 from review.queue import ReviewQueue
 from review.service import judge_item
 from storage.repo import SqlRepo, Store
@@ -38,6 +39,7 @@ class Haru:
     # Each worker's next screen, drawn at their tap before the save (bot/ahead.py).
     ahead: Screens = field(default_factory=Screens)
     file_ids: FileIds = field(default_factory=FileIds)
+    turns: Turns = field(default_factory=Turns)  # one drawer of a worker's screen at a time
     _strangers: dict[int, list[datetime]] = field(default_factory=dict)
 
     @property

@@ -15,7 +15,8 @@ by side, up to `CONCURRENT`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from telegram import Update
@@ -59,3 +60,27 @@ class OnePerUser(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         return None
+
+
+class Turns:
+    """One drawer of a worker's screen at a time. Updates from different people run side by
+    side (OnePerUser), so a coordinator's reply that redraws a worker's screen could
+    otherwise interleave with that worker's own tap; each takes the worker's turn for its
+    save and its drawing."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def of(self, worker_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(worker_id, (asyncio.Lock(), 0))
+        self._locks[worker_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[worker_id]
+            if users <= 1:
+                del self._locks[worker_id]
+            else:
+                self._locks[worker_id] = (lock, users - 1)

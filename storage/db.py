@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,6 +16,8 @@ import aiosqlite
 
 from storage.errors import StorageError
 from storage.inline import InlineConnection
+
+log = logging.getLogger(__name__)
 
 GROUP_MOST = 64  # quick transactions saved by one COMMIT, at most
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -165,8 +168,7 @@ class Database:
             try:
                 yield inline  # type: ignore[misc]
             except BaseException:
-                await inline.execute("ROLLBACK TO tap")
-                await inline.execute("RELEASE tap")
+                await self._undo_member(inline, group)
                 raise
             await inline.execute("RELEASE tap")
             group.members += 1
@@ -177,6 +179,29 @@ class Database:
         finally:
             self._lock.release()
         await group.saved
+
+    async def _undo_member(self, inline: InlineConnection, group: _Group) -> None:
+        """A member failed: undo its own changes, and save the others' unless someone is
+        about to join. Some errors (disk full, I/O) undo the whole transaction: then the
+        group failed, and each member that was in it learns so."""
+        if inline.in_transaction:
+            try:
+                await inline.execute("ROLLBACK TO tap")
+                await inline.execute("RELEASE tap")
+            except sqlite3.Error:
+                log.exception("could not undo a failed unit of work alone")
+                with contextlib.suppress(Exception):
+                    await self.conn.rollback()
+        if not inline.in_transaction:
+            if self._group is group:
+                self._group = None
+            group.saved.set_exception(StorageError(
+                "The database undid the whole transaction; nothing of it was saved."))
+            return
+        if self._wanting == 0:
+            await self._settle()  # the others' work, now; the write lock is not kept
+        else:
+            self._settle_soon(group)
 
     async def _join(self) -> _Group:
         """The open group of quick transactions, begun now if there is none (under the lock)."""

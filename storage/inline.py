@@ -68,3 +68,7 @@ class InlineConnection:
     @property
     def total_changes(self) -> int:
         return self._raw.total_changes
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._raw.in_transaction

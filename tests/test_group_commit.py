@@ -124,3 +124,36 @@ async def test_a_reader_or_a_plain_transaction_first_saves_the_group_before_it(
     assert await on_disk(tmp_path / "haru.db") == [1, 2, 3, 100]
     assert await read() == [4]
     await db.close()
+
+
+async def test_an_error_that_undoes_the_whole_group_fails_every_tap_in_it(
+    tmp_path: Path,
+) -> None:
+    # Some errors (disk full, I/O) make SQLite undo the whole transaction, not one statement:
+    # then no tap of the group may be told it was saved.
+    db, _ = await opened(tmp_path)
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TRIGGER boom BEFORE INSERT ON t WHEN NEW.n = 3"
+                           " BEGIN SELECT RAISE(ROLLBACK, 'the disk is full'); END")
+
+    async def tap(n: int) -> str:
+        try:
+            async with db.quick_transaction() as conn:
+                await conn.execute("INSERT INTO t (n) VALUES (?)", (n,))
+                await asyncio.sleep(0)
+        except Exception as exc:
+            return type(exc).__name__
+        return "saved"
+
+    told = await asyncio.gather(*(tap(n) for n in range(6)))
+    on_record = await on_disk(tmp_path / "haru.db")
+    for n, what in enumerate(told):
+        assert (what == "saved") == (n in on_record), (n, what, on_record)
+    assert 3 not in on_record and told[3] != "saved"
+    await tap(9)  # and the database goes on as usual
+    assert 9 in await on_disk(tmp_path / "haru.db")
+    async with db.read() as conn:
+        pass  # nothing left open: another process can write
+    with sqlite3.connect(tmp_path / "haru.db", timeout=0.5) as other:
+        other.execute("INSERT INTO t (n) VALUES (50)")
+    await db.close()

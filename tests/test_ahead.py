@@ -198,3 +198,66 @@ async def test_one_users_updates_run_in_order_and_different_users_side_by_side()
     gate.set()
     await asyncio.gather(first, second, other)
     assert log[3:] == ["1a ends", "1b starts", "1b ends"]
+
+
+async def test_a_worker_who_moved_to_a_new_phone_cannot_answer_from_the_old_one(
+    harness: Harness,
+) -> None:
+    old = await working(harness)
+    new = harness.phone(222)
+    await new.join(await harness.invite("민지"))
+    before = await on_record(harness)
+    since = len(harness.telegram.calls)
+    await old.tap("🐱 Cat", old.screen)  # the old phone still shows a prepared screen
+    assert len(await saved(harness)) == 1
+    assert await on_record(harness) == before
+    calls = harness.telegram.calls[since:]
+    assert [c.method for c in calls] == ["answerCallbackQuery"]  # "not yours", nothing drawn
+    assert calls[0].params.get("text")
+
+
+async def test_a_coordinators_reply_during_a_tap_drawn_ahead_loses_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from telegram import Update
+
+    project = await harness.project()
+    await harness.sentences(project, TEXTS)
+    coach = harness.phone(900, "지수")
+    await coach.join(await harness.invite_coordinator("지수"))
+    phone = harness.phone(111)
+    await phone.join(await harness.invite("민지"))
+    await phone.tap("▶️")
+    await phone.tap("🙋")
+    asked = coach.screen
+    await phone.tap("🐶 Dog")  # item 2 on screen, item 3 prepared
+    app = harness.app
+    assert app is not None
+    real = harness.telegram.answer
+
+    async def slow(url: str, method: str, request_data: Any) -> Any:
+        if url.endswith("/editMessageText") and request_data is not None \
+                and "a." in str(request_data.parameters.get("reply_markup", "")):
+            await asyncio.sleep(0.2)  # the early edit's round trip
+        return await real(url, method, request_data)
+
+    monkeypatch.setattr(harness.telegram, "answer", slow)
+
+    async def through_the_processor(data: dict[str, Any], after: float) -> None:
+        await asyncio.sleep(after)
+        update = Update.de_json({"update_id": 900 + int(after * 100), **data}, app.bot)
+        await app.update_processor.process_update(update, app.process_update(update))
+
+    harness.telegram.open_queries.add("77")
+    tap = {"callback_query": {"id": "77", "from": phone.user, "chat_instance": "ci",
+                              "data": phone.button_data("🐱 Cat", phone.screen),
+                              "message": phone.screen}}
+    reply = {"message": {**coach._message(text="잘하고 있어요!"), "reply_to_message": asked}}
+    await asyncio.gather(through_the_processor(tap, 0), through_the_processor(reply, 0.05))
+    assert not harness.errors and "77" not in harness.telegram.open_queries
+    assert [choice for _, choice in await saved(harness)] == [0, 1]
+    # Only the newest message has buttons, below the reply, and they are the database's.
+    with_buttons = [m for m in phone.chat if phone.buttons(m)]
+    assert with_buttons == [phone.screen] and "잘하고 있어요" not in phone.words()
+    seq, item = await on_record(harness)
+    assert phone.button_data("🐶 Dog") == f"a.{seq}.{item}.0"

@@ -115,5 +115,10 @@ class Screens:
     def forget(self, chat_id: int) -> None:
         self._by_chat.pop(chat_id, None)
 
+    def forget_worker(self, worker_id: int) -> None:
+        """What was prepared for this worker on any phone (they joined from another one)."""
+        for chat_id in [c for c, a in self._by_chat.items() if a.worker_id == worker_id]:
+            del self._by_chat[chat_id]
+
     def __len__(self) -> int:
         return len(self._by_chat)

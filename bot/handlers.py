@@ -78,6 +78,8 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lang = language_for(user.language_code)
         async with haru.store.uow() as repo:
             result = await join(repo, code, user.id, message.chat_id, lang, haru.clock())
+        if result.worker is not None:  # maybe from a new phone: the old one answers nothing
+            haru.ahead.forget_worker(result.worker.id)
         if result.coordinator is not None and result.outcome is not JoinOutcome.INVALID:
             await _coordinator_welcome(message, result.coordinator)
             return
@@ -247,15 +249,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if ahead is not None and action is not None and message is not None \
             and _fits(ahead, action, message) \
             and (photo := ahead_photo(haru, ahead)) is not None:
-        # Still this worker's phone (they may have moved to another), and still the screen
-        # last drawn for them (a coordinator's reply may have drawn a newer one meanwhile).
-        worker = await _worker(haru, query.from_user)
-        if worker is not None and worker.id == ahead.worker_id:
-            async with haru.turns.of(worker.id):
-                if haru.rendered.get(worker.id) == ahead.seq:
-                    await _answer_ahead(haru, ahead, photo, action.choice, query, message,
-                                        context)
-                    return
+        # The phone the screen was drawn for (a worker who joins from another phone has
+        # what was prepared for them forgotten), and still the screen last drawn for them
+        # (a coordinator's reply may have drawn a newer one meanwhile).
+        async with haru.turns.of(ahead.worker_id):
+            if haru.rendered.get(ahead.worker_id) == ahead.seq:
+                await _answer_ahead(haru, ahead, photo, action.choice, query, message,
+                                    context)
+                return
     await _on_button(haru, query, context)
 
 
@@ -274,6 +275,7 @@ async def _answer_ahead(haru: Haru, ahead: Ahead, photo: str, choice: int,
     draw what is true over it. Whatever Telegram says to the first two calls, the answer is
     saved."""
     drawing = asyncio.ensure_future(_draw_ahead(ahead, photo, choice, query, message, context))
+    await asyncio.sleep(0)  # the calls leave now; the save goes on while Telegram replies
     try:
         result = await haru.labeling.answer(ahead.worker_id, ahead.seq, ahead.item_id, choice,
                                             haru.clock())

@@ -56,8 +56,6 @@ def predict(screen: Screen, message_id: int, chat_id: int, kind: str) -> Ahead |
     upcoming = screen.upcoming
     if screen.mode is not Mode.WORK or screen.item is None or upcoming is None:
         return None
-    if (upcoming.media_id is None) != (screen.item.media_id is None):
-        return None  # a sentence after a picture needs a new message: the slow way
     following = replace(
         screen, seq=screen.seq + 1, item=upcoming, position=screen.position + 1,
         note=Note.SAVED, note_choice=None, minutes=0, upcoming=None, message_id=message_id,

@@ -128,7 +128,7 @@ async def prepare(haru: Haru, screen: Screen, drawn: Message) -> None:
     upcoming = screen.upcoming
     if upcoming is None or not drawn.chat_id:
         return
-    if bool(drawn.photo) != (upcoming.media_id is not None):
+    if bool(drawn.photo) != (upcoming.media_id is not None):  # a new message: the slow way
         return
     ahead = predict(screen, drawn.message_id, drawn.chat_id, _kind(drawn))
     if ahead is not None:

@@ -17,7 +17,7 @@ so the event loop is never held for long.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -39,15 +39,8 @@ class InlineCursor:
     async def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()
 
-    async def fetchmany(self, size: int) -> list[Any]:
-        return self._cursor.fetchmany(size)
-
     async def close(self) -> None:
         self._cursor.close()
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        for row in self._cursor:
-            yield row
 
 
 class InlineConnection:

@@ -342,15 +342,6 @@ class SqlRepo(PeopleSql, QualitySql, FamilySql, StatusSql):
         )
         return [_item(row) for row in rows]
 
-    async def reserved_after(self, batch_id: int, item_id: int, now: datetime) -> Item | None:
-        row = await self._one(
-            "SELECT i.* FROM reservations r JOIN items i ON i.id = r.item_id"
-            " WHERE r.batch_id = ? AND r.until > ? AND r.item_id != ?"
-            " ORDER BY r.rank LIMIT 1",
-            batch_id, ts(now), item_id,
-        )
-        return _item(row) if row else None
-
     async def is_reserved(self, batch_id: int, item_id: int, now: datetime) -> bool:
         row = await self._one(
             "SELECT 1 FROM reservations WHERE batch_id = ? AND item_id = ? AND until > ?",

@@ -349,18 +349,15 @@ class _Loop:
             frontier_shown=shown or self.now, hold_until=None,
         )
         total = max(batch.size, answered + 1)
-        upcoming = None
-        if waiting and waiting[0].id == frontier:
+        if answered + 1 < total and waiting is None:
+            waiting = await self.repo.reserved_items(batch.id, self.now, 2)
+        if waiting and waiting[0].id == frontier and waiting[0].project_id == self.project.id:
             content: dict[str, Any] = {"item": waiting[0], "project": self.project}
-            if waiting[0].project_id != self.project.id:
-                content = await self.shown(frontier)
-            upcoming = waiting[1] if len(waiting) > 1 else None
         else:
             content = await self.shown(frontier)
-            if answered + 1 < total:
-                upcoming = await self.repo.reserved_after(batch.id, frontier, self.now)
-        if answered + 1 >= total:
-            upcoming = None
+        # The item an answer would bring next: the first one waiting after this one.
+        after = [item for item in waiting or () if item.id != frontier]
+        upcoming = after[0] if after and answered + 1 < total else None
         return self.screen(
             Mode.WORK, **content, position=answered + 1, total=total, note=note,
             note_choice=note_choice, minutes=minutes, upcoming=upcoming,

@@ -119,10 +119,6 @@ class WorkRepository(Protocol):
         """The batch's next items still waiting for the worker, in order (at most `limit`)."""
         ...
 
-    async def reserved_after(self, batch_id: int, item_id: int, now: datetime) -> Item | None:
-        """The item the batch would show after `item_id` is answered, as things stand."""
-        ...
-
     async def is_reserved(self, batch_id: int, item_id: int, now: datetime) -> bool: ...
     async def recent_durations(self, worker_id: int, limit: int) -> list[float]:
         """Seconds from seeing to answering, for the worker's newest answers."""
